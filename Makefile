@@ -1,0 +1,118 @@
+# pa: the parallel-accept server toolkit.
+#
+#   make               build bin/pa-*
+#   make check         install what the tests need, build, run unit and bats tests
+#   make check SANITIZE=1   the same under AddressSanitizer + UBSan
+#   make lint          mandoc -Tlint on every page, shellcheck on every script
+#   make run           the demo service on 127.0.0.1:$(PORT)
+#   make install / uninstall   honour PREFIX and DESTDIR
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+PORT	?= 8080
+HANDLERS ?= 4
+
+CC	?= cc
+WARN	= -std=c11 -g -Wall -Wextra -Werror -Wpedantic -Wshadow \
+	  -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
+	  -Wpointer-arith -Wcast-qual -Wwrite-strings -Wformat=2 -Wvla \
+	  -fstack-protector-strong
+ifeq ($(SANITIZE),1)
+MODE	= san
+OPT	= -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	  -fno-sanitize-recover=all
+DEFS	= -D_GNU_SOURCE
+else
+MODE	= opt
+OPT	= -O2
+DEFS	= -D_GNU_SOURCE -D_FORTIFY_SOURCE=2
+endif
+CFLAGS	?=
+ALL_CFLAGS   = $(WARN) $(OPT) $(CFLAGS)
+ALL_CPPFLAGS = $(DEFS) -Ilib $(shell pkg-config --cflags libbsd-overlay) $(CPPFLAGS)
+LDLIBS	= $(shell pkg-config --libs libbsd-overlay) -lpthread
+
+B	= build/$(MODE)
+PROGS	= pa-listen pa-spawn pa-handler pa-ctl
+BINS	= $(PROGS:%=bin/%)
+LIBSRC	= $(sort $(wildcard lib/*.c))
+LIBOBJ	= $(LIBSRC:lib/%.c=$(B)/lib/%.o)
+UNITSRC	= $(sort $(wildcard tests/unit/t_*.c))
+UNITS	= $(UNITSRC:tests/unit/%.c=$(B)/unit/%)
+HDRS	= $(wildcard lib/*.h) $(wildcard cmd/*/*.h) tests/unit/t.h
+MANS	= $(sort $(wildcard man/*.[1-9]))
+SCRIPTS	= $(sort .ci/run $(wildcard scripts/*.sh) tests/run tests/helper.bash \
+	  $(wildcard tests/*.bats) $(wildcard tests/bin/*.sh))
+
+.PHONY: all units check lint run install uninstall clean deps FORCE
+.SUFFIXES:
+
+all: $(BINS)
+
+# bin/ holds one build at a time; switching SANITIZE relinks it.
+$(B)/.flags: FORCE
+	@mkdir -p $(B)
+	@echo '$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) $(LDLIBS)' | cmp -s - $@ || \
+	    echo '$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) $(LDLIBS)' > $@
+bin/.mode: FORCE
+	@mkdir -p bin
+	@echo '$(MODE)' | cmp -s - $@ || echo '$(MODE)' > $@
+
+$(B)/lib/%.o: lib/%.c $(HDRS) $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) -c -o $@ $<
+
+$(B)/cmd/%.o: cmd/%.c $(HDRS) $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) -c -o $@ $<
+
+$(B)/libpa.a: $(LIBOBJ)
+	rm -f $@
+	ar rcs $@ $(LIBOBJ)
+
+.SECONDEXPANSION:
+bin/%: $$(patsubst cmd/%.c,$(B)/cmd/%.o,$$(wildcard cmd/$$*/*.c)) $(B)/libpa.a bin/.mode
+	@mkdir -p bin
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(B)/libpa.a $(LDLIBS)
+
+$(B)/unit/%: tests/unit/%.c $(B)/libpa.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) -Itests/unit -o $@ $< $(B)/libpa.a $(LDLIBS)
+
+units: $(UNITS)
+
+deps:
+	@sh scripts/deps.sh check
+
+# The whole suite: C unit tests (driven by tests/unit.bats) and every bats
+# suite against the real programs.  Ends with "check: N passed, N failed".
+check:
+	@sh scripts/deps.sh check
+	@$(MAKE) --no-print-directory all units
+	@PA_UNITDIR=$(CURDIR)/$(B)/unit PA_MODE=$(MODE) tests/run
+
+lint:
+	@sh scripts/deps.sh lint
+	mandoc -Tlint $(MANS)
+	shellcheck -x $(SCRIPTS)
+
+# The demo: the whole chain on 127.0.0.1:$(PORT), in the foreground.
+run:
+	@sh scripts/deps.sh build
+	@$(MAKE) --no-print-directory all
+	@sh scripts/demo.sh $(PORT) $(HANDLERS)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 644 $(filter %.1,$(MANS)) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(filter %.7,$(MANS)) $(DESTDIR)$(MANDIR)/man7
+
+uninstall:
+	rm -f $(PROGS:%=$(DESTDIR)$(BINDIR)/%)
+	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MANS)))
+	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man7/%,$(filter %.7,$(MANS)))
+
+clean:
+	rm -rf bin build

@@ -1,0 +1,98 @@
+/*
+ * spawn.h: what the files of pa-spawn share.
+ *
+ *   main.c   options, inherited socket, set-up, the event loop, signals
+ *   pool.c   handler processes: spawn, reap, retire, restart, set target
+ *   ctl.c    the control socket and its line protocol (pa-ctl's peer)
+ *   scale.c  automatic scaling between bounds (-m/-M and the spare marks)
+ *
+ * One event loop: every fd in the epoll set carries a struct ev in
+ * data.ptr, and the loop calls ev->fn(ev, events).  Nothing blocks.
+ */
+#ifndef SPAWN_H
+#define SPAWN_H
+
+#include <sys/types.h>
+
+#include <stdint.h>
+
+#include "pa.h"
+
+struct ev;
+typedef void	 ev_fn(struct ev *, uint32_t);
+
+struct ev {
+	ev_fn	*fn;
+	int	 fd;
+	void	*arg;
+};
+
+/* Register fd in the loop (EPOLLIN, plus EPOLLET if et); 0 or -1. */
+int	 ev_add(struct ev *, int fd, ev_fn *, void *arg, int et);
+int	 ev_del(struct ev *);
+
+enum proc_state {
+	P_FREE = 0,	/* table entry unused */
+	P_STARTING,	/* forked, not yet waiting on the flag */
+	P_READY,	/* its threads wait or serve */
+	P_RETIRING	/* asked to exit (PA_CMD_EXIT); grace timer running */
+};
+
+struct proc {
+	enum proc_state	 p_state;
+	pid_t		 p_pid;
+	uint64_t	 p_started_ns;
+	uint64_t	 p_retire_ns;	/* when it was asked to go */
+	uint64_t	 p_last_exit_ns; /* last time this entry's handler ended */
+	unsigned	 p_generation;	/* bumped by a rolling restart */
+};
+
+struct spawner {
+	struct pa_region r;		/* the shared region */
+	int		 lfd;		/* the listening socket (fd 3 in handlers) */
+	int		 domain;	/* AF_INET, AF_INET6 or AF_UNIX */
+	char		 addr[128];	/* the listening address, as text */
+	char		**argv;		/* the handler's command line */
+	struct proc	*procs;		/* r.hdr->nprocs entries */
+	unsigned	 nprocs;	/* size of procs[]: the hard ceiling */
+	unsigned	 target;	/* handlers wanted now */
+	unsigned	 min, max;	/* autoscaling bounds; max 0: off */
+	unsigned	 spare_lo, spare_hi; /* idle handler marks */
+	unsigned	 idle_timeout;	/* seconds; 0: none */
+	unsigned	 grace;		/* seconds a retiring handler may take */
+	unsigned	 generation;	/* current handler generation (HUP) */
+	int		 draining;	/* TERM received */
+	int		 vflag;		/* verbosity: 0 fatal, 1 warnings, 2 events */
+	uint64_t	 maxed_count;	/* times MAX was reached (autoscale) */
+	uint64_t	 maxed_logged_ns;
+};
+
+extern struct spawner S;
+
+/* pool.c */
+/*
+ * Reach n handlers: start new ones in free entries, or retire the
+ * surplus, idle ones first, the longest idle first, never a busy one
+ * while an idle one remains.  Writes what changed ("added 4 5",
+ * "retired 2") to msg.  Returns 0, or -1 with msg saying why.
+ */
+int	 pool_set_target(unsigned n, char *msg, size_t len);
+/* Handlers that are alive and not retiring. */
+unsigned pool_count(void);
+/* Rolling restart, spawn-before-retire (HUP, pa-ctl restart). */
+void	 pool_restart(void);
+/* Drain and exit (TERM, pa-ctl stop). */
+void	 pool_stop(void);
+
+/* ctl.c */
+/* Open the control socket at path (stale one replaced); 0 or -1. */
+int	 ctl_open(const char *path);
+void	 ctl_close(void);
+/* The default path: $XDG_RUNTIME_DIR/pa-spawn.ctl, or /run/pa-spawn.ctl. */
+const char *ctl_default_path(void);
+
+/* scale.c */
+/* Called by the loop about ten times a second while autoscaling is on. */
+void	 scale_tick(uint64_t now_ns);
+
+#endif /* SPAWN_H */

@@ -1,0 +1,299 @@
+/*
+ * pa.h: the shared code of the pa programs.
+ *
+ * Nothing here prints or exits: functions return -1 (or NULL) with errno
+ * set, or a small enum that a pa_..._str() function turns into words.
+ *
+ * Sections, one per module (lib/pa_<module>.c):
+ *   addr    parse an address operand, open a listening socket
+ *   sd      receive a listening socket (LISTEN_FDS, or fd 0)
+ *   region  the shared region between pa-spawn and its handlers
+ *   futex   the notification word
+ *   queue   how many connections wait in a listener's accept queue
+ *   ucspi   the environment PROG receives
+ *   ctl     the control protocol between pa-ctl and pa-spawn
+ */
+#ifndef PA_H
+#define PA_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------------ addr */
+
+enum pa_addr_kind {
+	PA_ADDR_TCP,		/* an IPv4 or IPv6 TCP address */
+	PA_ADDR_UNIX		/* a unix stream socket path */
+};
+
+/* Family restriction from the operand prefix or an option. */
+enum pa_addr_family {
+	PA_FAMILY_ANY,		/* tcp: or no prefix */
+	PA_FAMILY_V4,		/* tcp4: */
+	PA_FAMILY_V6		/* tcp6: */
+};
+
+enum pa_addr_err {
+	PA_ADDR_OK = 0,
+	PA_ADDR_EMPTY,		/* empty operand */
+	PA_ADDR_NOPORT,		/* no ":PORT" */
+	PA_ADDR_BADPORT,	/* port not a number 0-65535 nor a service */
+	PA_ADDR_BRACKET,	/* "[" without "]", or junk after "]" */
+	PA_ADDR_BADHOST,	/* host is no literal and does not resolve */
+	PA_ADDR_AMBIGUOUS,	/* name resolves to both families */
+	PA_ADDR_FAMILY,		/* literal does not match the family asked */
+	PA_ADDR_PATHLONG,	/* unix path longer than sun_path */
+	PA_ADDR_PATHEMPTY,	/* unix: with no path */
+	PA_ADDR_RESOLVER	/* resolver failure (temporary) */
+};
+
+struct pa_addr {
+	enum pa_addr_kind	 kind;
+	struct sockaddr_storage	 ss;	/* sockaddr_in, _in6 or _un */
+	socklen_t		 sslen;
+	char			 text[128]; /* canonical text, for messages */
+};
+
+enum pa_addr_err pa_addr_parse(const char *, enum pa_addr_family,
+	    struct pa_addr *);
+const char	*pa_addr_str(enum pa_addr_err);
+
+/* Format a socket address as "IP:PORT", "[IPv6]:PORT" or the unix path. */
+int		 pa_addr_format(const struct sockaddr *, socklen_t, char *,
+	    size_t);
+
+/* ------------------------------------------------------------------- sd */
+
+/*
+ * Find the listening socket handed over by the caller, per
+ * sd_listen_fds(3): LISTEN_PID (our pid), LISTEN_FDS=1, fd 3; or, when no
+ * LISTEN_FDS is set, a listening stream socket on fd 0.  Returns the fd
+ * (marked close-on-exec), or -1 with why[] filled in.  The LISTEN_*
+ * variables are removed from the environment in every case.
+ */
+int		 pa_sd_listen_fd(char *, size_t);
+
+/* 1 if fd is a listening stream socket, 0 if not, -1 on error. */
+int		 pa_sd_is_listener(int);
+
+/* --------------------------------------------------------------- region */
+
+#define PA_REGION_MAGIC		0x70615247u	/* "paRG" */
+#define PA_REGION_VERSION	1u
+#define PA_REGION_FD		4	/* where handlers find the region */
+#define PA_READY_FD		5	/* where handlers report "waiting" */
+#define PA_PROCS_MAX		1024	/* handler processes, at most */
+#define PA_SLOTS_MAX		4096	/* handler threads, at most */
+#define PA_PEER_MAX		64
+
+/* The environment pa-spawn gives each handler. */
+#define PA_ENV_REGION		"PA_REGION_FD"	/* fd number of the region */
+#define PA_ENV_HANDLER		"PA_HANDLER"	/* index into procs[] */
+#define PA_ENV_READY		"PA_READY_FD"	/* fd of the readiness pipe */
+
+enum pa_slot_state {
+	PA_SLOT_EMPTY = 0,	/* '.' */
+	PA_SLOT_STARTING,	/* 'S' */
+	PA_SLOT_IDLE,		/* '_' */
+	PA_SLOT_BUSY,		/* 'W' */
+	PA_SLOT_DRAINING,	/* 'G' */
+	PA_SLOT_GONE		/* 'X': owner died, not yet reclaimed */
+};
+
+/* Why an accept failed. */
+enum pa_acc_err {
+	PA_AE_EAGAIN = 0,	/* queue empty: a lost race or a drain's end */
+	PA_AE_ECONNABORTED,
+	PA_AE_EPROTO,
+	PA_AE_EINTR,
+	PA_AE_EMFILE,
+	PA_AE_ENFILE,
+	PA_AE_ENOBUFS,
+	PA_AE_ENOMEM,
+	PA_AE_OTHER,
+	PA_AE_COUNT
+};
+
+/* What pa-spawn asks of a handler process (procs[i].cmd). */
+enum pa_proc_cmd {
+	PA_CMD_RUN = 0,
+	PA_CMD_EXIT		/* finish the connection in hand, then exit */
+};
+
+/*
+ * One slot per handler thread.  The owning thread is the only writer of
+ * every field but state (which pa-spawn sets to EMPTY when it reaps the
+ * owner).  Readers copy what they need and check it.
+ */
+struct pa_slot {
+	uint32_t	state;		/* enum pa_slot_state */
+	uint32_t	proc;		/* index into procs[] */
+	int32_t		pid;
+	int32_t		tid;
+	uint64_t	since_ns;	/* CLOCK_MONOTONIC of the last state change */
+	uint64_t	accepted;
+	uint64_t	futile;		/* woken, first accept found nothing */
+	uint64_t	wakeups;	/* futex waits that returned woken */
+	uint64_t	acc_err[PA_AE_COUNT];
+	uint32_t	peer_seq;	/* odd while peer[] is being written */
+	char		peer[PA_PEER_MAX];
+	uint8_t		pad[68];
+};
+
+/* One entry per handler process, written by pa-spawn (pid, cmd, gen). */
+struct pa_proc {
+	int32_t		pid;		/* 0: unused */
+	uint32_t	cmd;		/* enum pa_proc_cmd */
+	uint64_t	started_ns;
+	uint32_t	ready;		/* set by the handler once waiting */
+	uint32_t	pad;
+};
+
+struct pa_region_hdr {
+	uint32_t	magic;
+	uint32_t	version;
+	uint32_t	nprocs;		/* entries in procs[] */
+	uint32_t	nslots;		/* entries in slots[] */
+	uint32_t	slot_size;	/* sizeof(struct pa_slot) */
+	uint32_t	proc_size;	/* sizeof(struct pa_proc) */
+	uint32_t	gen;		/* the futex word: bumped on every event */
+	uint32_t	idle;		/* handlers threads idle now */
+	uint32_t	waiting;	/* handler threads in FUTEX_WAIT now */
+	uint32_t	draining;	/* 1: the pool drains (TERM) */
+	int32_t		spawner_pid;
+	uint32_t	pad0;
+	uint64_t	start_ns;	/* CLOCK_MONOTONIC at creation */
+	uint64_t	events;		/* listener events seen by pa-spawn */
+	uint64_t	woken;		/* sum of FUTEX_WAKE results */
+	uint64_t	queue;		/* accept queue length at the last event */
+	uint64_t	queue_peak;
+	uint64_t	maxed;		/* events with no idle handler */
+	uint64_t	spawned;	/* handler processes started */
+	uint64_t	exited;		/* handler processes reaped */
+	uint64_t	reserved[8];
+};
+
+struct pa_region {
+	struct pa_region_hdr	*hdr;
+	struct pa_proc		*procs;
+	struct pa_slot		*slots;
+	size_t			 size;
+	int			 fd;
+};
+
+/* Create a region (memfd, MFD_CLOEXEC) with room for nprocs and nslots. */
+int		 pa_region_create(struct pa_region *, uint32_t, uint32_t);
+/* Map an inherited region fd, checking magic, version, sizes and length. */
+int		 pa_region_map(struct pa_region *, int);
+void		 pa_region_unmap(struct pa_region *);
+/* Validate a header read from the fd; 0 if usable, -1 (EINVAL) if not. */
+int		 pa_region_check(const struct pa_region_hdr *, size_t);
+size_t		 pa_region_size(uint32_t, uint32_t);
+
+/* Claim a free slot for this thread (CAS EMPTY->STARTING); -1 if full. */
+int		 pa_slot_claim(struct pa_region *, uint32_t proc, pid_t, pid_t);
+void		 pa_slot_set(struct pa_slot *, enum pa_slot_state);
+void		 pa_slot_set_peer(struct pa_slot *, const char *);
+/* Copy the peer out consistently; returns 0, or -1 if it kept changing. */
+int		 pa_slot_get_peer(const struct pa_slot *, char *, size_t);
+/* Free every slot owned by a handler process that pa-spawn has reaped. */
+void		 pa_slot_release_proc(struct pa_region *, uint32_t proc);
+char		 pa_slot_char(uint32_t);
+const char	*pa_slot_state_str(uint32_t);
+const char	*pa_acc_err_str(enum pa_acc_err);
+enum pa_acc_err	 pa_acc_err_from_errno(int);
+
+uint64_t	 pa_now_ns(void);	/* CLOCK_MONOTONIC */
+
+/* Atomic access to region fields (the region is shared between processes). */
+#define PA_LOAD(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define PA_STORE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define PA_ADD(p, v)	__atomic_add_fetch((p), (v), __ATOMIC_ACQ_REL)
+#define PA_SUB(p, v)	__atomic_sub_fetch((p), (v), __ATOMIC_ACQ_REL)
+#define PA_INC(p)	__atomic_add_fetch((p), 1, __ATOMIC_RELAXED)
+
+/* ---------------------------------------------------------------- futex */
+
+/* FUTEX_WAKE (shared, not _PRIVATE); returns how many were woken. */
+int		 pa_futex_wake(uint32_t *, int);
+/*
+ * FUTEX_WAIT while *word == expect, for at most timeout_ms (-1: no limit).
+ * Returns 0 when woken, -1 with errno EAGAIN (word had changed), ETIMEDOUT
+ * or EINTR.
+ */
+int		 pa_futex_wait(uint32_t *, uint32_t, int);
+
+/* ---------------------------------------------------------------- queue */
+
+/*
+ * Connections waiting in the accept queue of a listening socket of the
+ * given domain (AF_INET, AF_INET6, AF_UNIX), or -1.
+ */
+long		 pa_queue_len(int, int);
+
+/* ---------------------------------------------------------------- ucspi */
+
+/*
+ * The UCSPI environment for one connection, built in a buffer prepared
+ * once: pa_ucspi_init() records the local side and the static parts,
+ * pa_ucspi_set() fills in the peer of each accepted connection, and
+ * envp is ready for execve (the base environment minus pa's own
+ * variables, plus PROTO and the TCP or UNIX ones).
+ */
+#define PA_UCSPI_VARS	16
+struct pa_ucspi {
+	char		**envp;		/* NULL-terminated, for execve */
+	size_t		  nbase;	/* entries copied from environ */
+	size_t		  cap;
+	char		  buf[PA_UCSPI_VARS][160];
+	const char	 *localhost;	/* -l NAME, or NULL */
+};
+
+int		 pa_ucspi_init(struct pa_ucspi *, char **environ_, const char *localhost);
+/* Fill in the variables for connection fd (its peer address is given). */
+int		 pa_ucspi_set(struct pa_ucspi *, int fd, const struct sockaddr *,
+	    socklen_t);
+void		 pa_ucspi_free(struct pa_ucspi *);
+
+/* ------------------------------------------------------------------ ctl */
+
+#define PA_CTL_LINE_MAX	512	/* a request line, newline included */
+
+enum pa_ctl_cmd {
+	PA_CTL_STAT,		/* stat */
+	PA_CTL_LIST,		/* list */
+	PA_CTL_TOP,		/* top: scoreboard line + stat */
+	PA_CTL_UP,		/* up [N] */
+	PA_CTL_DOWN,		/* down [N] */
+	PA_CTL_SET,		/* set N */
+	PA_CTL_BOUNDS,		/* bounds MIN MAX */
+	PA_CTL_RESTART,		/* restart */
+	PA_CTL_STOP		/* stop */
+};
+
+enum pa_ctl_err {
+	PA_CTL_OK = 0,
+	PA_CTL_EEMPTY,		/* empty line */
+	PA_CTL_EUNKNOWN,	/* unknown command */
+	PA_CTL_EARGS,		/* wrong number of arguments */
+	PA_CTL_ENUMBER,		/* argument not a number in range */
+	PA_CTL_EBINARY,		/* control or non-ASCII bytes */
+	PA_CTL_ELONG		/* longer than PA_CTL_LINE_MAX */
+};
+
+struct pa_ctl_req {
+	enum pa_ctl_cmd	cmd;
+	int		nargs;
+	uint32_t	args[2];
+};
+
+/* Parse one request line (without its newline, len bytes). */
+enum pa_ctl_err	 pa_ctl_parse(const char *, size_t, struct pa_ctl_req *);
+const char	*pa_ctl_str(enum pa_ctl_err);
+
+#endif /* PA_H */

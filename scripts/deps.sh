@@ -1,0 +1,36 @@
+#!/bin/sh
+# deps.sh WHAT: install the Debian packages that WHAT needs, if missing.
+# WHAT is build (compile), check (build + tests), lint, or bench.
+# As root it runs apt-get; otherwise it says what to install and fails.
+set -eu
+
+build="gcc make pkg-config libbsd-dev libc6-dev"
+check="$build bats netcat-openbsd curl socat systemd util-linux iproute2 procps"
+lint="mandoc shellcheck"
+
+case "${1:-}" in
+build) want=$build ;;
+check) want=$check ;;
+lint) want=$lint ;;
+bench) want="$check ucspi-tcp ipsvd xinetd" ;;
+*) echo "usage: deps.sh build|check|lint|bench" >&2; exit 100 ;;
+esac
+
+missing=
+for p in $want; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+	    grep -q '^install ok installed$' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: missing Debian packages:$missing" >&2
+	echo "deps.sh: as root, run: apt-get install$missing" >&2
+	exit 111
+fi
+echo "deps.sh: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2 || { echo "deps.sh: apt-get update failed" >&2; exit 111; }
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >&2 ||
+    { echo "deps.sh: apt-get install$missing failed" >&2; exit 111; }

@@ -1,0 +1,9 @@
+#!/usr/bin/env bats
+# The C unit tests of lib/: one bats test per program in tests/unit/.
+
+bats_require_minimum_version 1.5.0
+load helper
+
+@test "unit: the shared region, slots and futex" {
+	run_unit t_region
+}
