@@ -82,6 +82,7 @@ teardown() {
 }
 
 # run_unit NAME: run a C unit test program from $PA_UNITDIR.
+# shellcheck disable=SC2154 # bats' run sets output and status
 run_unit() {
 	run timeout 60 "$PA_UNITDIR/$1"
 	echo "$output"
@@ -91,6 +92,7 @@ run_unit() {
 # tcp_get HOST PORT [DATA]: connect, send DATA (if any), print the reply.
 tcp_get() {
 	local data=${3-}
+	# shellcheck disable=SC2016 # expanded by the inner shell
 	timeout 5 bash -c 'exec 5<>"/dev/tcp/$1/$2" || exit 1
 		[ -n "$3" ] && printf "%s" "$3" >&5
 		cat <&5' _ "$1" "$2" "$data"
