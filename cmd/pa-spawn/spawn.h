@@ -88,8 +88,17 @@ void	 pool_stop(void);
 /* Open the control socket at path (stale one replaced); 0 or -1. */
 int	 ctl_open(const char *path);
 void	 ctl_close(void);
-/* The default path: $XDG_RUNTIME_DIR/pa-spawn.ctl, or /run/pa-spawn.ctl. */
+/*
+ * The default path: $XDG_RUNTIME_DIR/pa-spawn.ctl if that is set, else
+ * /run/pa-spawn.ctl for root, else /tmp/pa-spawn.UID.ctl.
+ */
 const char *ctl_default_path(void);
+/*
+ * Add the counters of the slots of procs[i] to the running totals, so
+ * that the figures pa-ctl shows never go backwards when a handler is
+ * replaced.  pool.c calls it just before pa_slot_release_proc(&S.r, i).
+ */
+void	 ctl_fold_proc(uint32_t i);
 
 /* scale.c */
 /* Called by the loop about ten times a second while autoscaling is on. */

@@ -1,0 +1,10 @@
+/*
+ * scale.c: automatic scaling between -m MIN and -M MAX.
+ */
+#include "spawn.h"
+
+void
+scale_tick(uint64_t now_ns)
+{
+	(void)now_ns;
+}
