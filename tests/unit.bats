@@ -7,3 +7,7 @@ load helper
 @test "unit: the shared region, slots and futex" {
 	run_unit t_region
 }
+
+@test "unit: receiving the listening socket (LISTEN_FDS, fd 0)" {
+	run_unit t_sd
+}
