@@ -239,61 +239,50 @@ long		 pa_queue_len(int, int);
 /* ---------------------------------------------------------------- ucspi */
 
 /*
- * The UCSPI environment for one connection, built in a buffer prepared
- * once: pa_ucspi_init() records the local side and the static parts,
- * pa_ucspi_set() fills in the peer of each accepted connection, and
- * envp is ready for execve (the base environment minus pa's own
- * variables, plus PROTO and the TCP or UNIX ones).
+ * The UCSPI environment for one connection, built in buffers prepared
+ * once: pa_ucspi_init() records the listener's local side (getsockname
+ * once) and copies the base environment minus pa's own variables
+ * (PA_*, LISTEN_*, NOTIFY_SOCKET) and any UCSPI ones already there
+ * (PROTO, TCPLOCAL*, TCPREMOTE*, TCP6*, UNIXLOCAL*, UNIXREMOTE*);
+ * pa_ucspi_set() fills in the values of one accepted connection, with no
+ * allocation and no DNS.  envp is then ready for execve.
+ *
+ * TCP: PROTO=TCP TCPLOCALIP TCPLOCALPORT [TCPLOCALHOST] TCPREMOTEIP
+ * TCPREMOTEPORT; IPv6 in normal text form, an IPv4-mapped address as
+ * plain IPv4.  The local IP is read from the connection only when the
+ * listener is bound to a wildcard address.  UNIX: PROTO=UNIX
+ * UNIXLOCALPATH UNIXREMOTEEUID UNIXREMOTEEGID UNIXREMOTEPID (SO_PEERCRED).
+ * TCPREMOTEHOST and TCPREMOTEINFO are never set.
+ *
+ * One struct per thread; the value pointers below point into var[] and
+ * are valid after pa_ucspi_set() (for unix: localip is the path,
+ * remoteip the peer's pid, localport and remoteport are "").
  */
-#define PA_UCSPI_VARS	16
+#define PA_UCSPI_VARS	8
+#define PA_UCSPI_LEN	160
 struct pa_ucspi {
 	char		**envp;		/* NULL-terminated, for execve */
-	size_t		  nbase;	/* entries copied from environ */
+	size_t		  nbase;	/* entries copied from the environment */
 	size_t		  cap;
-	char		  buf[PA_UCSPI_VARS][160];
-	const char	 *localhost;	/* -l NAME, or NULL */
+	int		  domain;	/* AF_INET, AF_INET6 or AF_UNIX */
+	int		  localwild;	/* TCP listener bound to a wildcard */
+	char		 *localip, *localport, *localhost;
+	char		 *remoteip, *remoteport;
+	char		 *euid, *egid, *pid;
+	char		  peer[PA_PEER_MAX]; /* "IP:PORT", "[IPv6]:PORT", "uid U pid P" */
+	char		  var[PA_UCSPI_VARS][PA_UCSPI_LEN];
 };
 
-int		 pa_ucspi_init(struct pa_ucspi *, char **environ_, const char *localhost);
-/* Fill in the variables for connection fd (its peer address is given). */
+/* Prepare for connections accepted on lfd; localhost (-l) may be NULL. */
+int		 pa_ucspi_init(struct pa_ucspi *, int lfd, char **env,
+	    const char *localhost);
+/* Fill in the variables for connection fd, whose peer address is given. */
 int		 pa_ucspi_set(struct pa_ucspi *, int fd, const struct sockaddr *,
 	    socklen_t);
 void		 pa_ucspi_free(struct pa_ucspi *);
 
 /* ------------------------------------------------------------------ ctl */
 
-#define PA_CTL_LINE_MAX	512	/* a request line, newline included */
-
-enum pa_ctl_cmd {
-	PA_CTL_STAT,		/* stat */
-	PA_CTL_LIST,		/* list */
-	PA_CTL_TOP,		/* top: scoreboard line + stat */
-	PA_CTL_UP,		/* up [N] */
-	PA_CTL_DOWN,		/* down [N] */
-	PA_CTL_SET,		/* set N */
-	PA_CTL_BOUNDS,		/* bounds MIN MAX */
-	PA_CTL_RESTART,		/* restart */
-	PA_CTL_STOP		/* stop */
-};
-
-enum pa_ctl_err {
-	PA_CTL_OK = 0,
-	PA_CTL_EEMPTY,		/* empty line */
-	PA_CTL_EUNKNOWN,	/* unknown command */
-	PA_CTL_EARGS,		/* wrong number of arguments */
-	PA_CTL_ENUMBER,		/* argument not a number in range */
-	PA_CTL_EBINARY,		/* control or non-ASCII bytes */
-	PA_CTL_ELONG		/* longer than PA_CTL_LINE_MAX */
-};
-
-struct pa_ctl_req {
-	enum pa_ctl_cmd	cmd;
-	int		nargs;
-	uint32_t	args[2];
-};
-
-/* Parse one request line (without its newline, len bytes). */
-enum pa_ctl_err	 pa_ctl_parse(const char *, size_t, struct pa_ctl_req *);
-const char	*pa_ctl_str(enum pa_ctl_err);
+@@CTLSEC@@
 
 #endif /* PA_H */
