@@ -49,7 +49,9 @@ enum pa_addr_err {
 	PA_ADDR_FAMILY,		/* literal does not match the family asked */
 	PA_ADDR_PATHLONG,	/* unix path longer than sun_path */
 	PA_ADDR_PATHEMPTY,	/* unix: with no path */
-	PA_ADDR_RESOLVER	/* resolver failure (temporary) */
+	PA_ADDR_RESOLVER,	/* resolver failure (temporary) */
+	PA_ADDR_NEEDBRACKET,	/* IPv6 literal without [ ] */
+	PA_ADDR_NOTIPV6		/* [ ] around something not IPv6 */
 };
 
 struct pa_addr {
@@ -63,9 +65,36 @@ enum pa_addr_err pa_addr_parse(const char *, enum pa_addr_family,
 	    struct pa_addr *);
 const char	*pa_addr_str(enum pa_addr_err);
 
-/* Format a socket address as "IP:PORT", "[IPv6]:PORT" or the unix path. */
+/*
+ * Format a socket address as "IP:PORT", "[IPv6]:PORT" (v4-mapped as plain
+ * IPv4) or the unix path ("@name" abstract, "" unnamed).  0, or -1 with
+ * errno (ENOSPC: buffer too small).
+ */
 int		 pa_addr_format(const struct sockaddr *, socklen_t, char *,
 	    size_t);
+
+/* How pa_addr_listen() sets up the socket; pa_listen_opts_init() defaults. */
+struct pa_listen_opts {
+	int		 backlog;	/* <= 0: pa_addr_somaxconn() */
+	int		 reuseport;	/* SO_REUSEPORT */
+	int		 v6only;	/* IPV6_V6ONLY: -1 kernel default, 0, 1 */
+	int		 defer_accept;	/* TCP_DEFER_ACCEPT seconds, 0: off */
+	int		 mode;		/* unix socket mode, -1: from umask */
+	uid_t		 uid;		/* unix socket owner, -1: unchanged */
+	gid_t		 gid;		/* unix socket group, -1: unchanged */
+	const char	*step;		/* out: the call that failed ("bind") */
+	const char	*note;		/* out: more about the failure, or NULL */
+};
+
+void		 pa_listen_opts_init(struct pa_listen_opts *);
+/*
+ * socket, options, bind (replacing a stale unix socket: one that exists,
+ * is a socket, and refuses a connect), chown/chmod, listen.  Returns the
+ * fd (SOCK_CLOEXEC, blocking), or -1 with errno, o->step and o->note set.
+ */
+int		 pa_addr_listen(const struct pa_addr *, struct pa_listen_opts *);
+/* net.core.somaxconn (listen() caps every backlog there), or SOMAXCONN. */
+int		 pa_addr_somaxconn(void);
 
 /* ------------------------------------------------------------------- sd */
 
