@@ -312,6 +312,131 @@ void		 pa_ucspi_free(struct pa_ucspi *);
 
 /* ------------------------------------------------------------------ ctl */
 
-@@CTLSEC@@
+/*
+ * The control protocol (pa-ctl.1): the client sends one request line, the
+ * spawner answers "ok" or "error: WHY" on the first line, then the body,
+ * and closes.  The parser and the figures live here so that pa-spawn and
+ * pa-ctl agree on them.
+ */
+#define PA_CTL_LINE_MAX	512	/* a request line, newline included */
+#define PA_CTL_NUM_MAX	PA_PROCS_MAX	/* the largest number argument */
+
+enum pa_ctl_cmd {
+	PA_CTL_STAT,		/* stat */
+	PA_CTL_LIST,		/* list */
+	PA_CTL_TOP,		/* top: stat + scoreboard */
+	PA_CTL_UP,		/* up [N] (N 1 if omitted) */
+	PA_CTL_DOWN,		/* down [N] */
+	PA_CTL_SET,		/* set N */
+	PA_CTL_BOUNDS,		/* bounds MIN MAX */
+	PA_CTL_RESTART,		/* restart */
+	PA_CTL_STOP,		/* stop */
+	PA_CTL_HELP		/* help */
+};
+
+enum pa_ctl_err {
+	PA_CTL_OK = 0,
+	PA_CTL_EEMPTY,		/* empty line */
+	PA_CTL_EUNKNOWN,	/* unknown command */
+	PA_CTL_EARGS,		/* wrong number of arguments */
+	PA_CTL_ENUMBER,		/* argument not a number in range */
+	PA_CTL_EBINARY,		/* control or non-ASCII bytes */
+	PA_CTL_ELONG		/* longer than PA_CTL_LINE_MAX */
+};
+
+struct pa_ctl_req {
+	enum pa_ctl_cmd	cmd;
+	int		nargs;		/* arguments given */
+	uint32_t	args[2];	/* up/down: args[0] is 1 if omitted */
+};
+
+/*
+ * Parse one request line (without its newline, len bytes; one trailing
+ * CR is ignored).  Words are separated by blanks; numbers are decimal
+ * digits only, 0 to PA_CTL_NUM_MAX (1 at least for up and down).
+ */
+enum pa_ctl_err	 pa_ctl_parse(const char *, size_t, struct pa_ctl_req *);
+const char	*pa_ctl_str(enum pa_ctl_err);
+const char	*pa_ctl_cmd_name(enum pa_ctl_cmd);
+
+/*
+ * The default control socket path: $XDG_RUNTIME_DIR/pa-spawn.ctl if that
+ * is an absolute path, else /run/pa-spawn.ctl for root, else
+ * /tmp/pa-spawn.UID.ctl.  0, or -1 with ENAMETOOLONG.
+ */
+int		 pa_ctl_default_path(char *, size_t);
+
+/* Handler thread counters, summed over slots. */
+struct pa_ctl_counts {
+	uint64_t	accepted;
+	uint64_t	futile;
+	uint64_t	wakeups;
+	uint64_t	lost[PA_AE_COUNT];	/* failed accepts by cause */
+};
+
+/* The figures of "stat"; pa_ctl_keys[] names them. */
+struct pa_ctl_stat {
+	uint64_t	pid, uptime_ms, stopping, generation;
+	uint64_t	target, handlers, retiring, ceiling;
+	uint64_t	min, max, spare_lo, spare_hi, idle_timeout, grace;
+	uint64_t	slots, idle, busy, starting, draining, gone, empty;
+	uint64_t	waiting;
+	struct pa_ctl_counts c;
+	uint64_t	queue, queue_peak, maxed, max_reached;
+	uint64_t	spawned, exited, events, woken;
+	char		address[128];
+};
+
+enum pa_ctl_kind {
+	PA_CTL_GAUGE,		/* a number that goes up and down */
+	PA_CTL_COUNTER,		/* a number that only goes up */
+	PA_CTL_SECONDS,		/* a gauge kept in ms, shown as seconds */
+	PA_CTL_TEXT		/* a string */
+};
+
+struct pa_ctl_key {
+	const char	*name;		/* the stat key and JSON key */
+	const char	*metric;	/* the Prometheus name */
+	enum pa_ctl_kind kind;
+	size_t		 off;		/* in struct pa_ctl_stat */
+	const char	*help;
+};
+
+extern const struct pa_ctl_key pa_ctl_keys[];
+extern const size_t pa_ctl_nkeys;
+/* The key called name (len bytes), or NULL. */
+const struct pa_ctl_key *pa_ctl_key_find(const char *, size_t);
+
+/* A slot copied out of the region, checked, its peer made printable. */
+struct pa_ctl_slot {
+	uint32_t	index;
+	uint32_t	state;		/* enum pa_slot_state, or PA_SLOT_GONE */
+	uint32_t	proc;
+	int32_t		pid;
+	uint64_t	since_ns;
+	struct pa_ctl_counts c;
+	char		peer[PA_PEER_MAX];	/* "" if none */
+};
+
+/* Slots (procs) that the header announces and the mapping really holds. */
+uint32_t	 pa_ctl_nslots(const struct pa_region *);
+uint32_t	 pa_ctl_nprocs(const struct pa_region *);
+/* Copy slot i; -1 (ERANGE) if i is out of bounds. */
+int		 pa_ctl_slot_copy(const struct pa_region *, uint32_t,
+	    struct pa_ctl_slot *);
+void		 pa_ctl_counts_add(struct pa_ctl_counts *,
+	    const struct pa_ctl_counts *);
+/*
+ * Fill in what the region knows: uptime, slots by state and the header's
+ * counters, and add the counters of every claimed slot to st->c (which
+ * may hold the totals of handlers gone).  The other fields are left as
+ * they were.  0, or -1 (EINVAL) if the region is unusable.
+ */
+int		 pa_ctl_stat_region(const struct pa_region *, struct pa_ctl_stat *);
+/*
+ * Write the figures as "key: value" lines; returns the length, or -1
+ * (ENOSPC) if the buffer is too small.
+ */
+int		 pa_ctl_stat_format(const struct pa_ctl_stat *, char *, size_t);
 
 #endif /* PA_H */

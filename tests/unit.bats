@@ -11,3 +11,7 @@ load helper
 @test "unit: receiving the listening socket (LISTEN_FDS, fd 0)" {
 	run_unit t_sd
 }
+
+@test "unit: the control protocol parser and the pool figures" {
+	run_unit t_ctl
+}
