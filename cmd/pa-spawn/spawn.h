@@ -35,7 +35,8 @@ enum proc_state {
 	P_FREE = 0,	/* table entry unused */
 	P_STARTING,	/* forked, not yet waiting on the flag */
 	P_READY,	/* its threads wait or serve */
-	P_RETIRING	/* asked to exit (PA_CMD_EXIT); grace timer running */
+	P_RETIRING,	/* asked to exit (PA_CMD_EXIT); grace timer running */
+	P_RESTART	/* ended unasked; restarted once its throttle allows */
 };
 
 struct proc {
@@ -45,6 +46,8 @@ struct proc {
 	uint64_t	 p_retire_ns;	/* when it was asked to go */
 	uint64_t	 p_last_exit_ns; /* last time this entry's handler ended */
 	unsigned	 p_generation;	/* bumped by a rolling restart */
+	int		 p_replacing;	/* started by a rolling restart, not yet ready */
+	int		 p_status;	/* wait status of the last handler here */
 };
 
 struct spawner {
@@ -65,9 +68,21 @@ struct spawner {
 	int		 vflag;		/* verbosity: 0 fatal, 1 warnings, 2 events */
 	uint64_t	 maxed_count;	/* times MAX was reached (autoscale) */
 	uint64_t	 maxed_logged_ns;
+	/*
+	 * Parsed by main.c's one getopt loop for ctl.c and scale.c:
+	 * -c PATH (ctl_path; NULL: ctl_default_path()), -m MIN and -M MAX
+	 * (min, max), -s LO:HI (spare_lo, spare_hi), -i SECONDS
+	 * (idle_timeout).  Checked there: min <= target <= max, lo <= hi.
+	 */
+	const char	*ctl_path;
 };
 
 extern struct spawner S;
+
+/* main.c */
+/* Log a line "pa-spawn: ..." if S.vflag >= level (1 warnings, 2 events). */
+void	 logx(int level, const char *, ...)
+	    __attribute__((__format__(__printf__, 2, 3)));
 
 /* pool.c */
 /*
@@ -103,5 +118,7 @@ void	 ctl_fold_proc(uint32_t i);
 /* scale.c */
 /* Called by the loop about ten times a second while autoscaling is on. */
 void	 scale_tick(uint64_t now_ns);
+/* The spare marks in force: S.spare_lo/hi, or the defaults if unset. */
+void	 scale_marks(unsigned *lo, unsigned *hi);
 
 #endif /* SPAWN_H */
