@@ -15,3 +15,7 @@ load helper
 @test "unit: the control protocol parser and the pool figures" {
 	run_unit t_ctl
 }
+
+@test "unit: address parsing, formatting and listening sockets" {
+	run_unit t_addr
+}
