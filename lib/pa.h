@@ -11,6 +11,7 @@
  *   futex   the notification word
  *   queue   how many connections wait in a listener's accept queue
  *   ucspi   the environment PROG receives
+ *   handler the wait/accept/serve protocol of a handler thread
  *   ctl     the control protocol between pa-ctl and pa-spawn
  */
 #ifndef PA_H
@@ -309,6 +310,84 @@ int		 pa_ucspi_init(struct pa_ucspi *, int lfd, char **env,
 int		 pa_ucspi_set(struct pa_ucspi *, int fd, const struct sockaddr *,
 	    socklen_t);
 void		 pa_ucspi_free(struct pa_ucspi *);
+
+/* -------------------------------------------------------------- handler */
+
+/*
+ * The handler side of the pool: what pa-handler does, for any program
+ * that serves connections in-process.  One struct pa_pool per process,
+ * one struct pa_worker per thread (each its own slot); both opaque.
+ *
+ *	p = pa_pool_attach(nthreads, why, sizeof(why));
+ *	in each thread:
+ *		w = pa_worker_start(p);
+ *		while ((r = pa_worker_next(w, &fd, sa, &salen)) != PA_NEXT_EXIT)
+ *			if (r == PA_NEXT_CONN) {
+ *				pa_worker_peer(w, "1.2.3.4:5678");
+ *				serve(fd); close(fd);
+ *				pa_worker_done(w);
+ *			} else ...log errno (WARN) or stop (ERROR)...
+ *		pa_worker_end(w);
+ *	pa_pool_stop(p, PA_WHY_STOP) from a signal thread ends the waits.
+ *	pa_pool_detach(p) once every thread is done.
+ *
+ * With PA_REGION_FD set it follows the handler protocol of pa-spawn:
+ * fd 3 the listener (made non-blocking), the region mapped and checked,
+ * PA_HANDLER < nprocs, fds 3, 4 and 5 close-on-exec, PA_* unset,
+ * readiness reported once every thread has gone idle.  Without it the
+ * process serves alone on the socket pa_sd_listen_fd() finds, or on fd 3,
+ * waiting in poll(2) and counting in private slots.
+ */
+struct pa_pool;
+struct pa_worker;
+
+enum pa_next {
+	PA_NEXT_CONN,		/* a connection: *fd and the peer filled in */
+	PA_NEXT_EXIT,		/* stop serving; pa_pool_why() says why */
+	PA_NEXT_WARN,		/* accept is short of resources (errno); the
+				   thread backed off; at most once per 10 s */
+	PA_NEXT_ERROR		/* accept failed for good (errno); the whole
+				   process stops */
+};
+
+enum pa_exit_why {
+	PA_WHY_NONE = 0,	/* still serving */
+	PA_WHY_STOP,		/* pa_pool_stop(): a signal, recycling */
+	PA_WHY_RETIRE,		/* pa-spawn set procs[i].cmd = PA_CMD_EXIT */
+	PA_WHY_DRAIN,		/* the pool drains and the queue is empty */
+	PA_WHY_ORPHAN,		/* the spawner is gone */
+	PA_WHY_ERROR		/* accept failed for good */
+};
+
+/* NULL with errno and why[] filled in if the environment is unusable. */
+struct pa_pool	*pa_pool_attach(unsigned nthreads, char *why, size_t len);
+void		 pa_pool_detach(struct pa_pool *);
+int		 pa_pool_fd(const struct pa_pool *);	/* the listener */
+int		 pa_pool_domain(const struct pa_pool *);
+/* PA_HANDLER, or -1 when serving alone. */
+int		 pa_pool_index(const struct pa_pool *);
+/* Every thread stops taking connections and leaves its wait at once. */
+void		 pa_pool_stop(struct pa_pool *, enum pa_exit_why);
+enum pa_exit_why pa_pool_why(const struct pa_pool *);
+const char	*pa_why_str(enum pa_exit_why);
+
+/* Claim a slot for the calling thread (state STARTING); NULL if full. */
+struct pa_worker *pa_worker_start(struct pa_pool *);
+/*
+ * Wait for and accept the next connection (close-on-exec), the slot
+ * BUSY.  The first call marks the slot IDLE.  peerlen is in/out.
+ */
+enum pa_next	 pa_worker_next(struct pa_worker *, int *fd,
+	    struct sockaddr *peer, socklen_t *peerlen);
+/* The peer's text in the slot ("IP:PORT"), for pa-ctl. */
+void		 pa_worker_peer(struct pa_worker *, const char *);
+/* The connection is served: IDLE again (DRAINING if stopping). */
+void		 pa_worker_done(struct pa_worker *);
+/* The thread leaves: slot DRAINING until pa-spawn reaps the process. */
+void		 pa_worker_end(struct pa_worker *);
+/* The slot index (-1 alone) and its counters (accepted, futile, ...). */
+int		 pa_worker_slot(const struct pa_worker *);
+const struct pa_slot *pa_worker_counters(const struct pa_worker *);
 
 /* ------------------------------------------------------------------ ctl */
 
