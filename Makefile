@@ -72,7 +72,8 @@ $(B)/libpa.a: $(LIBOBJ)
 	ar rcs $@ $(LIBOBJ)
 
 .SECONDEXPANSION:
-bin/%: $$(patsubst cmd/%.c,$(B)/cmd/%.o,$$(wildcard cmd/$$*/*.c)) $(B)/libpa.a bin/.mode
+# (No % inside: make puts the stem there before the second expansion.)
+bin/%: $$(subst .c,.o,$$(addprefix $(B)/,$$(wildcard cmd/$$*/*.c))) $(B)/libpa.a bin/.mode
 	@mkdir -p bin
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(B)/libpa.a $(LDLIBS)
 
