@@ -59,8 +59,22 @@ struct spawner {
 	struct proc	*procs;		/* r.hdr->nprocs entries */
 	unsigned	 nprocs;	/* size of procs[]: the hard ceiling */
 	unsigned	 target;	/* handlers wanted now */
+	/*
+	 * Autoscaling (scale.c), on while max > 0: -m MIN and -M MAX bound
+	 * the handler count (1 <= MIN <= MAX <= ceiling); pa-ctl bounds
+	 * changes them at runtime (bounds 0 0: off).  Once a second the
+	 * idle handler threads are kept between the spare marks -s LO:HI
+	 * (default 1:4): below LO, handlers are started, 1 the first second
+	 * and twice as many each second the shortage lasts (at most 32 a
+	 * second), never above MAX; above HI, one idle handler a second is
+	 * retired, the longest idle first, never below MIN nor below LO
+	 * idle.  -i SECONDS (idle timeout, default 0: none) also retires,
+	 * one a second on the same conditions, a handler whose threads have
+	 * all been idle that long.  Manual up/down/set move the target
+	 * within MIN..MAX, and the marks take over again from there.
+	 */
 	unsigned	 min, max;	/* autoscaling bounds; max 0: off */
-	unsigned	 spare_lo, spare_hi; /* idle handler marks */
+	unsigned	 spare_lo, spare_hi; /* idle thread marks; 0 0: 1 4 */
 	unsigned	 idle_timeout;	/* seconds; 0: none */
 	unsigned	 grace;		/* seconds a retiring handler may take */
 	unsigned	 generation;	/* current handler generation (HUP) */
