@@ -1,0 +1,676 @@
+/*
+ * pa-spawn: keep a pool of handler processes that accept in parallel on
+ * one listening socket, and wake as many of them as connections wait.
+ *
+ * The listening socket comes per sd_listen_fds(3) (LISTEN_PID, LISTEN_FDS=1,
+ * fd 3) or, without LISTEN_FDS, on fd 0.  Each handler runs the rest of
+ * the command line with the socket on fd 3 (non-blocking), the shared
+ * region on fd 4 (PA_REGION_FD), the write end of the readiness pipe on
+ * fd 5 (PA_READY_FD) and its entry in PA_HANDLER.  One epoll loop watches
+ * the listener (edge-triggered), signals and children (signalfd), the
+ * readiness pipe, a timer and the control socket.
+ */
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libutil.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spawn.h"
+#include "pool.h"
+
+#define NEV		64
+#define SCALE_TICK	100000000ull	/* scale_tick() every 100 ms */
+#define GRACE_DEFAULT	30
+
+struct spawner	 S;
+
+static int	 epfd = -1, sigfd = -1, tfd = -1;
+static struct ev ev_listen, ev_sig, ev_ready, ev_timer;
+static struct epoll_event evs[NEV];
+static int	 ncur, icur;		/* the batch being dispatched */
+static int	 rearm = 1;
+static uint64_t	 next_scale_ns;
+static int	 readyfd = -1;		/* -d */
+static char	*notify_path;		/* $NOTIFY_SOCKET */
+static struct pidfh *pfh;
+static long	 queue_unknown;
+
+static void __attribute__((__noreturn__))
+usage(void)
+{
+	fprintf(stderr, "usage: pa-spawn [-aUv] [-c ctlpath] [-d fd] "
+	    "[-g grace] [-i idle] [-M max] [-m min] [-n count] "
+	    "[-p pidfile] [-s lo:hi] [-u user[:group]] handler [arg ...]\n");
+	exit(100);
+}
+
+static void __attribute__((__noreturn__))
+help(void)
+{
+	printf("usage: pa-spawn [-aUv] [-c ctlpath] [-d fd] [-g grace] "
+	    "[-i idle] [-M max] [-m min] [-n count] [-p pidfile] "
+	    "[-s lo:hi] [-u user[:group]] handler [arg ...]\n"
+	    "  -a          pin handlers to processors, round robin\n"
+	    "  -c ctlpath  control socket (default %s)\n"
+	    "  -d fd       write a newline to fd once the handlers wait\n"
+	    "  -g grace    seconds a retiring or draining handler may take "
+	    "(default %d)\n"
+	    "  -h          this help\n"
+	    "  -i idle     autoscaling: retire handlers idle this long\n"
+	    "  -M max      autoscaling ceiling; also the hard ceiling\n"
+	    "  -m min      autoscaling floor\n"
+	    "  -n count    handlers to start (default: processors, "
+	    "at least 4)\n"
+	    "  -p pidfile  write the pid to pidfile (locked)\n"
+	    "  -s lo:hi    autoscaling: keep lo to hi handlers idle\n"
+	    "  -U          run as $UID and $GID\n"
+	    "  -u user     run as user[:group]\n"
+	    "  -v          more log lines (each -v adds a level)\n",
+	    ctl_default_path(), GRACE_DEFAULT);
+	exit(0);
+}
+
+void
+logx(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (S.vflag < level)
+		return;
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
+}
+
+int
+ev_add(struct ev *ev, int fd, ev_fn *fn, void *arg, int et)
+{
+	struct epoll_event e;
+
+	ev->fn = fn;
+	ev->fd = fd;
+	ev->arg = arg;
+	memset(&e, 0, sizeof(e));
+	e.events = EPOLLIN | (et ? EPOLLET : 0);
+	e.data.ptr = ev;
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e);
+}
+
+int
+ev_del(struct ev *ev)
+{
+	int i;
+
+	/* The caller may free ev: forget it in the batch being dispatched. */
+	for (i = icur + 1; i < ncur; i++)
+		if (evs[i].data.ptr == ev)
+			evs[i].data.ptr = NULL;
+	return epoll_ctl(epfd, EPOLL_CTL_DEL, ev->fd, NULL);
+}
+
+/*
+ * The notification (DESIGN.md): on every listener event, bump the
+ * generation first, so that a handler between reading it and sleeping
+ * does not sleep; then wake as many waiting handlers as connections are
+ * queued.  FUTEX_WAKE(n) wakes min(n, sleepers).
+ */
+void
+notify(void)
+{
+	struct pa_region_hdr *h = S.r.hdr;
+	long n;
+	int w;
+
+	PA_ADD(&h->gen, 1);
+	PA_INC(&h->events);
+	if ((n = pa_queue_len(S.lfd, S.domain)) < 0) {
+		if (queue_unknown++ == 0)
+			logx(1, "accept queue length of %s: %s; waking every "
+			    "idle handler", S.addr, strerror(errno));
+		n = PA_LOAD(&h->idle);
+		if (n == 0)
+			n = 1;
+	}
+	PA_STORE(&h->queue, (uint64_t)n);
+	if ((uint64_t)n > PA_LOAD(&h->queue_peak))
+		PA_STORE(&h->queue_peak, (uint64_t)n);
+	if (PA_LOAD(&h->idle) == 0)
+		PA_INC(&h->maxed);
+	if (n > 0 && (w = pa_futex_wake(&h->gen, n > INT_MAX ? INT_MAX :
+	    (int)n)) > 0)
+		PA_ADD(&h->woken, (uint64_t)w);
+}
+
+static void
+on_listen(struct ev *ev, uint32_t events)
+{
+	(void)ev;
+	(void)events;
+	notify();
+}
+
+static void
+on_ready(struct ev *ev, uint32_t events)
+{
+	(void)ev;
+	(void)events;
+	pool_read_ready();
+}
+
+static void
+on_signal(struct ev *ev, uint32_t events)
+{
+	struct signalfd_siginfo si;
+	char msg[128];
+	int reap = 0;
+
+	(void)ev;
+	(void)events;
+	while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap = 1;
+			break;
+		case SIGHUP:
+			pool_restart();
+			break;
+		case SIGINT:
+		case SIGQUIT:
+			pool_stop_now();
+			break;
+		case SIGTERM:
+			pool_stop();
+			break;
+		case SIGTTIN:
+		case SIGTTOU:
+			if (si.ssi_signo == SIGTTOU && S.target == 0)
+				break;
+			if (pool_set_target(si.ssi_signo == SIGTTIN ?
+			    S.target + 1 : S.target - 1, msg,
+			    sizeof(msg)) == -1)
+				logx(1, "%s: %s", si.ssi_signo == SIGTTIN ?
+				    "TTIN" : "TTOU", msg);
+			else
+				logx(2, "%s: %u handlers: %s",
+				    si.ssi_signo == SIGTTIN ? "TTIN" : "TTOU",
+				    S.target, msg);
+			break;
+		}
+	}
+	if (reap)
+		pool_reap();
+}
+
+static void
+arm_timer(void)
+{
+	struct itimerspec it;
+	uint64_t now = pa_now_ns(), d;
+
+	d = pool_deadline(now);
+	if (S.max != 0 && !S.draining && (d == 0 || next_scale_ns < d))
+		d = next_scale_ns;
+	memset(&it, 0, sizeof(it));
+	if (d != 0) {
+		if (d <= now)
+			d = now + 1;
+		it.it_value.tv_sec = (time_t)(d / 1000000000u);
+		it.it_value.tv_nsec = (long)(d % 1000000000u);
+	}
+	if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &it, NULL) == -1)
+		err(111, "timerfd_settime");
+}
+
+static void
+on_timer(struct ev *ev, uint32_t events)
+{
+	uint64_t n, now;
+
+	(void)ev;
+	(void)events;
+	if (read(tfd, &n, sizeof(n)) == -1 && errno != EAGAIN)
+		logx(1, "timer: %s", strerror(errno));
+	now = pa_now_ns();
+	pool_tick(now);
+	if (S.max != 0 && !S.draining && now >= next_scale_ns) {
+		scale_tick(now);
+		next_scale_ns = now + SCALE_TICK;
+	}
+}
+
+/* Send one datagram to $NOTIFY_SOCKET (sd_notify(3)); "@" is abstract. */
+static void
+sd_notify_send(const char *msg)
+{
+	struct sockaddr_un sun;
+	socklen_t len;
+	size_t n;
+	int fd;
+
+	if (notify_path == NULL)
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	n = strlen(notify_path);
+	if (n >= sizeof(sun.sun_path)) {
+		logx(1, "NOTIFY_SOCKET %s: path too long", notify_path);
+		return;
+	}
+	memcpy(sun.sun_path, notify_path, n);
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n +
+	    (sun.sun_path[0] != '\0'));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
+		logx(1, "NOTIFY_SOCKET: socket: %s", strerror(errno));
+		return;
+	}
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun, len) == -1)
+		logx(1, "NOTIFY_SOCKET %s: %s", notify_path, strerror(errno));
+	close(fd);
+}
+
+void
+announce_ready(void)
+{
+	char msg[256];
+
+	logx(2, "ready: %u handlers on %s", pool_count(), S.addr);
+	if (readyfd != -1) {
+		if (write(readyfd, "\n", 1) == -1)
+			logx(1, "readiness fd %d: %s", readyfd,
+			    strerror(errno));
+		close(readyfd);
+		readyfd = -1;
+	}
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%u handlers on %s\n",
+	    pool_count(), S.addr);
+	sd_notify_send(msg);
+}
+
+void
+announce_stopping(void)
+{
+	sd_notify_send("STOPPING=1\n");
+}
+
+void
+show_title(void)
+{
+	static unsigned shown_n = UINT_MAX, shown_t = UINT_MAX;
+	static int shown_d = -1;
+	unsigned n = pool_count();
+
+	if (n == shown_n && S.target == shown_t && S.draining == shown_d)
+		return;
+	shown_n = n;
+	shown_t = S.target;
+	shown_d = S.draining;
+	setproctitle("%s%u/%u handlers on %s", S.draining ? "draining, " :
+	    "", n, S.target, S.addr);
+}
+
+static unsigned
+number(const char *s, char opt, long long lo, long long hi)
+{
+	const char *errstr;
+	long long v;
+
+	v = strtonum(s, lo, hi, &errstr);
+	if (errstr != NULL)
+		errx(100, "-%c %s: %s", opt, s, errstr);
+	return (unsigned)v;
+}
+
+/* -u user[:group], or -U ($UID, $GID): find the identity to run as. */
+static void
+identity(const char *spec, int Uflag, uid_t *uid, gid_t *gid)
+{
+	const char *errstr, *u, *g;
+	struct passwd *pw;
+	struct group *gr;
+	char *user, *colon;
+
+	if (Uflag) {
+		if ((u = getenv("UID")) == NULL || (g = getenv("GID")) == NULL)
+			errx(100, "-U: $UID and $GID must both be set");
+		*uid = (uid_t)strtonum(u, 0, UINT_MAX - 1, &errstr);
+		if (errstr != NULL)
+			errx(100, "-U: UID=%s: %s", u, errstr);
+		*gid = (gid_t)strtonum(g, 0, UINT_MAX - 1, &errstr);
+		if (errstr != NULL)
+			errx(100, "-U: GID=%s: %s", g, errstr);
+		return;
+	}
+	if ((user = strdup(spec)) == NULL)
+		err(111, "strdup");
+	if ((colon = strchr(user, ':')) != NULL)
+		*colon++ = '\0';
+	if ((pw = getpwnam(user)) != NULL) {
+		*uid = pw->pw_uid;
+		*gid = pw->pw_gid;
+	} else {
+		*uid = (uid_t)strtonum(user, 0, UINT_MAX - 1, &errstr);
+		if (errstr != NULL)
+			errx(100, "-u %s: no such user", user);
+		if (colon == NULL) {
+			if ((pw = getpwuid(*uid)) == NULL)
+				errx(100, "-u %s: no such user; name a group "
+				    "too (-u uid:gid)", user);
+			*gid = pw->pw_gid;
+		}
+	}
+	if (colon != NULL) {
+		if ((gr = getgrnam(colon)) != NULL)
+			*gid = gr->gr_gid;
+		else {
+			*gid = (gid_t)strtonum(colon, 0, UINT_MAX - 1, &errstr);
+			if (errstr != NULL)
+				errx(100, "-u %s: no such group", spec);
+		}
+	}
+	free(user);
+}
+
+/* Give up root for good: no supplementary groups, then gid, then uid. */
+static void
+drop(uid_t uid, gid_t gid)
+{
+	if (setgroups(0, NULL) == -1)
+		err(111, "setgroups");
+	if (setgid(gid) == -1)
+		err(111, "setgid %lu", (unsigned long)gid);
+	if (setuid(uid) == -1)
+		err(111, "setuid %lu", (unsigned long)uid);
+	if (uid != 0 && setuid(0) != -1)
+		errx(101, "setuid 0 still works after dropping to uid %lu",
+		    (unsigned long)uid);
+	logx(2, "running as uid %lu gid %lu", (unsigned long)uid,
+	    (unsigned long)gid);
+}
+
+/* The listening socket (contract 1), moved above fd 5, non-blocking. */
+static void
+take_listener(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char why[256];
+	int fd, nfd;
+
+	if ((fd = pa_sd_listen_fd(why, sizeof(why))) == -1)
+		errx(100, "no listening socket: %s", why);
+	/* Keep 0-5 free of our own: fd 0 may be a socket that PROGs see. */
+	if ((nfd = fcntl(fd, F_DUPFD_CLOEXEC, 6)) == -1)
+		err(111, "dup listening socket");
+	close(fd);
+	if (fd == 0 && open("/dev/null", O_RDONLY) != 0)
+		err(111, "/dev/null");
+	S.lfd = nfd;
+	if (fcntl(S.lfd, F_SETFL, fcntl(S.lfd, F_GETFL) | O_NONBLOCK) == -1)
+		err(111, "listening socket: O_NONBLOCK");
+	len = sizeof(S.domain);
+	if (getsockopt(S.lfd, SOL_SOCKET, SO_DOMAIN, &S.domain, &len) == -1)
+		err(111, "listening socket: SO_DOMAIN");
+	len = sizeof(ss);
+	if (getsockname(S.lfd, (struct sockaddr *)&ss, &len) == -1 ||
+	    pa_addr_format((struct sockaddr *)&ss, len, S.addr,
+	    sizeof(S.addr)) == -1)
+		strlcpy(S.addr, "?", sizeof(S.addr));
+}
+
+static void
+setup_loop(void)
+{
+	sigset_t set;
+
+	/* Block before the first fork: signals only come through sigfd. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGTTIN);
+	sigaddset(&set, SIGTTOU);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		err(111, "sigprocmask");
+	signal(SIGPIPE, SIG_IGN);
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		err(111, "epoll_create1");
+	if ((sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		err(111, "signalfd");
+	if ((tfd = timerfd_create(CLOCK_MONOTONIC,
+	    TFD_NONBLOCK | TFD_CLOEXEC)) == -1)
+		err(111, "timerfd_create");
+	if (ev_add(&ev_sig, sigfd, on_signal, NULL, 0) == -1 ||
+	    ev_add(&ev_timer, tfd, on_timer, NULL, 0) == -1 ||
+	    ev_add(&ev_ready, pool_ready_fd(), on_ready, NULL, 0) == -1 ||
+	    ev_add(&ev_listen, S.lfd, on_listen, NULL, 1) == -1)
+		err(111, "epoll_ctl");
+}
+
+static void
+loop(void)
+{
+	struct ev *ev;
+
+	for (;;) {
+		if (pool_done())
+			return;
+		if (rearm) {
+			arm_timer();
+			rearm = 0;
+		}
+		ncur = epoll_wait(epfd, evs, NEV, -1);
+		if (ncur == -1) {
+			if (errno == EINTR)
+				continue;
+			err(111, "epoll_wait");
+		}
+		for (icur = 0; icur < ncur; icur++) {
+			if ((ev = evs[icur].data.ptr) == NULL)
+				continue;
+			/* Only the listener leaves every deadline as it was. */
+			if (ev != &ev_listen)
+				rearm = 1;
+			ev->fn(ev, evs[icur].events);
+		}
+		ncur = 0;
+	}
+}
+
+/* After the drain: say what was left behind, then go. */
+static void __attribute__((__noreturn__))
+finish(void)
+{
+	long n;
+
+	n = pa_queue_len(S.lfd, S.domain);
+	if (n > 0)
+		logx(1, "exiting with %ld connections still queued on %s", n,
+		    S.addr);
+	else
+		logx(2, "drained; exiting");
+	ctl_close();
+	if (pfh != NULL)
+		pidfile_remove(pfh);
+	exit(0);
+}
+
+int
+main(int argc, char *argv[])
+{
+	extern char **environ;
+	const char *pidpath = NULL, *userspec = NULL, *errstr, *v;
+	unsigned nhandlers = 0, nprocs;
+	long ncpu;
+	int ch, nflag = 0, Uflag = 0, grace_set = 0, fd;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	pid_t other;
+	char *colon;
+
+	setproctitle_init(argc, argv, environ);
+	S.vflag = 1;
+	S.grace = GRACE_DEFAULT;
+	while ((ch = getopt(argc, argv, "+ac:d:g:hi:M:m:n:p:s:Uu:v")) != -1) {
+		switch (ch) {
+		case 'a':
+			pool_affinity = 1;
+			break;
+		case 'c':
+			S.ctl_path = optarg;
+			break;
+		case 'd':
+			readyfd = (int)number(optarg, 'd', 0, INT_MAX);
+			break;
+		case 'g':
+			S.grace = number(optarg, 'g', 0, 86400);
+			grace_set = 1;
+			break;
+		case 'h':
+			help();
+		case 'i':
+			S.idle_timeout = number(optarg, 'i', 0, 86400);
+			break;
+		case 'M':
+			S.max = number(optarg, 'M', 1, PA_PROCS_MAX);
+			break;
+		case 'm':
+			S.min = number(optarg, 'm', 0, PA_PROCS_MAX);
+			break;
+		case 'n':
+			nhandlers = number(optarg, 'n', 0, PA_PROCS_MAX);
+			nflag = 1;
+			break;
+		case 'p':
+			pidpath = optarg;
+			break;
+		case 's':
+			if ((colon = strchr(optarg, ':')) == NULL)
+				errx(100, "-s %s: expected lo:hi", optarg);
+			*colon = '\0';
+			S.spare_lo = (unsigned)strtonum(optarg, 0,
+			    PA_PROCS_MAX, &errstr);
+			if (errstr == NULL)
+				S.spare_hi = (unsigned)strtonum(colon + 1, 0,
+				    PA_PROCS_MAX, &errstr);
+			*colon = ':';
+			if (errstr != NULL)
+				errx(100, "-s %s: %s", optarg, errstr);
+			if (S.spare_lo > S.spare_hi)
+				errx(100, "-s %s: lo above hi", optarg);
+			break;
+		case 'U':
+			Uflag = 1;
+			break;
+		case 'u':
+			userspec = optarg;
+			break;
+		case 'v':
+			S.vflag++;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	(void)grace_set;
+	if (argc < 1)
+		usage();
+	if (userspec != NULL && Uflag)
+		errx(100, "-u and -U exclude each other");
+	if (S.max != 0 && S.min > S.max)
+		errx(100, "-m %u is above -M %u", S.min, S.max);
+	if (S.max == 0 && S.min != 0)
+		errx(100, "-m needs -M (autoscaling bounds)");
+	if (!nflag) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		nhandlers = ncpu < 4 ? 4 : (unsigned)ncpu;
+		if (nhandlers > PA_PROCS_MAX)
+			nhandlers = PA_PROCS_MAX;
+		if (S.max != 0 && nhandlers > S.max)
+			nhandlers = S.max;
+		if (nhandlers < S.min)
+			nhandlers = S.min;
+	}
+	if (S.max != 0 && (nhandlers < S.min || nhandlers > S.max))
+		errx(100, "-n %u is outside -m %u to -M %u", nhandlers, S.min,
+		    S.max);
+	if (S.max != 0)
+		nprocs = S.max;
+	else {
+		nprocs = nhandlers * 4 < 64 ? 64 : nhandlers * 4;
+		if (nprocs > PA_PROCS_MAX)
+			nprocs = PA_PROCS_MAX;
+	}
+	if (readyfd != -1 && fcntl(readyfd, F_GETFD) == -1)
+		errx(100, "-d %d: descriptor not open", readyfd);
+	if (userspec != NULL || Uflag)
+		identity(userspec, Uflag, &uid, &gid);
+	S.argv = argv;
+
+	/* Inherited state: 0-2 open, the socket, $NOTIFY_SOCKET. */
+	for (fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) == -1 &&
+		    open("/dev/null", O_RDWR) != fd)
+			err(111, "/dev/null");
+	if (readyfd == 3 && getenv("LISTEN_FDS") != NULL)
+		errx(100, "-d 3: fd 3 is the listening socket");
+	take_listener();
+	if (readyfd != -1 && readyfd > 2 &&
+	    fcntl(readyfd, F_SETFD, FD_CLOEXEC) == -1)
+		err(111, "-d %d", readyfd);
+	if ((v = getenv("NOTIFY_SOCKET")) != NULL && *v != '\0' &&
+	    (notify_path = strdup(v)) == NULL)
+		err(111, "strdup");
+	unsetenv("NOTIFY_SOCKET");
+
+	/* Everything privileged: pidfile, region, loop, control socket. */
+	if (pidpath != NULL) {
+		if ((pfh = pidfile_open(pidpath, 0644, &other)) == NULL) {
+			if (errno == EEXIST)
+				errx(111, "pidfile %s: already running as "
+				    "pid %ld", pidpath, (long)other);
+			err(111, "pidfile %s", pidpath);
+		}
+		if (pidfile_write(pfh) == -1)
+			err(111, "pidfile %s", pidpath);
+	}
+	if (pool_init(nprocs) == -1)
+		err(111, "shared region for %u handlers", nprocs);
+	setup_loop();
+	if (ctl_open(S.ctl_path != NULL ? S.ctl_path :
+	    ctl_default_path()) == -1)
+		err(111, "control socket %s", S.ctl_path != NULL ?
+		    S.ctl_path : ctl_default_path());
+	if (userspec != NULL || Uflag)
+		drop(uid, gid);
+
+	logx(2, "%u handlers on %s: %s", nhandlers, S.addr, argv[0]);
+	next_scale_ns = pa_now_ns() + SCALE_TICK;
+	pool_start(nhandlers);
+	show_title();
+	loop();
+	finish();
+}
