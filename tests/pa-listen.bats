@@ -91,13 +91,13 @@ need_ipv6() {
 }
 
 @test "whatever the caller had on fd 3 is replaced; other inherited fds pass through" {
-	local port
+	local fport
 	pa_start F closefds.sh sh -c \
 	    'exec 3</dev/null 7</dev/null; exec pa-listen -1 127.0.0.1:0 fdcheck.sh wait'
-	port=$(wait_port F)
+	fport=$(wait_port F)
 	wait_for 5 grep -qx end "$BATS_TEST_TMPDIR/F.out"
 	has F "fds: 0 1 2 3 7"
-	has F "fd3: tcp 127.0.0.1:$port LISTEN"
+	has F "fd3: tcp 127.0.0.1:$fport LISTEN"
 }
 
 @test "-N sets LISTEN_FDNAMES; stale LISTEN_ variables from the caller are replaced or removed" {
