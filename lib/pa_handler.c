@@ -539,12 +539,13 @@ pa_worker_next(struct pa_worker *w, int *fd, struct sockaddr *peer,
 		w->s->acc_err[ae]++;
 		switch (ae) {
 		case PA_AE_EAGAIN:
-			if (woke)
-				w->s->futile++;
 			if (!p->standalone && PA_LOAD(&p->r.hdr->draining)) {
+				/* The drain wakes everyone: not futile. */
 				setwhy(p, PA_WHY_DRAIN);
 				return leave(w);
 			}
+			if (woke && !leaving(w))
+				w->s->futile++;
 			/* The flag is read after the generation: see stop. */
 			if (leaving(w))
 				return leave(w);

@@ -19,3 +19,7 @@ load helper
 @test "unit: address parsing, formatting and listening sockets" {
 	run_unit t_addr
 }
+
+@test "unit: the UCSPI environment over TCP v4, v6, wildcard, dual stack and unix" {
+	run_unit t_ucspi
+}
