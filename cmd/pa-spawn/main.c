@@ -292,13 +292,20 @@ void
 announce_ready(void)
 {
 	char msg[256];
+	int fd;
 
 	logx(2, "ready: %u handlers on %s", pool_count(), S.addr);
 	if (readyfd != -1) {
 		if (write(readyfd, "\n", 1) == -1)
 			logx(1, "readiness fd %d: %s", readyfd,
 			    strerror(errno));
-		close(readyfd);
+		/* 0-2 stay open: handlers started later inherit them. */
+		if (readyfd > 2)
+			close(readyfd);
+		else if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1) {
+			dup2(fd, readyfd);
+			close(fd);
+		}
 		readyfd = -1;
 	}
 	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%u handlers on %s\n",
