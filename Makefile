@@ -45,7 +45,8 @@ MANS	= $(sort $(wildcard man/*.[1-9]))
 SCRIPTS	= $(sort .ci/run $(wildcard scripts/*.sh) tests/run tests/helper.bash \
 	  $(wildcard tests/*.bats) $(wildcard tests/bin/*.sh))
 
-.PHONY: all units check lint run install uninstall clean deps FORCE
+.PHONY: all units check lint run install uninstall clean deps FORCE \
+	bench bench-progs
 .SUFFIXES:
 
 all: $(BINS)
@@ -103,6 +104,35 @@ run:
 	@sh scripts/deps.sh build
 	@$(MAKE) --no-print-directory all
 	@sh scripts/demo.sh $(PORT) $(HANDLERS)
+
+# Benchmarks (bench/README.md), never part of check: pa against the peers.
+# `make bench` installs the peers, builds everything optimised and runs
+# bench/run.sh (BENCH_QUICK=1 for a one-minute smoke run).
+BENCHPROGS = $(B)/bench/load $(B)/bench/spawnloop $(B)/bench/prefork \
+	     $(B)/bench/sessstat $(B)/bench/hello-dyn $(B)/bench/hello-static
+
+$(B)/bench/%: bench/%.c $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) -o $@ $< $(LDLIBS)
+
+# An ordinary dynamic program: libc only.
+$(B)/bench/hello-dyn: bench/hello-dyn.c $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(DEFS) -o $@ $<
+
+# No libc and no start-up code: two raw system calls.
+$(B)/bench/hello-static: bench/hello-static.c $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -fno-stack-protector -nostdlib -static -o $@ $<
+
+bench-progs: $(BENCHPROGS)
+
+bench:
+	@sh scripts/deps.sh bench
+	@$(MAKE) --no-print-directory SANITIZE= bench-progs
+	@$(MAKE) --no-print-directory SANITIZE= all || \
+	    echo "bench: the pa programs do not build: peers only" >&2
+	@bash bench/run.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7

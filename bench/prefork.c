@@ -1,0 +1,145 @@
+/*
+ * prefork: the bare reference server of the benchmarks.
+ *
+ * usage: prefork [-1] [-b backlog] [-n procs] host port prog [args ...]
+ *
+ * Binds host:port (port 0: any; -1 prints the bound port and a newline on
+ * stdout), listens with the given backlog (default 4096, the kernel caps
+ * it), and forks procs (default 16) processes that each loop: block in
+ * accept(2), posix_spawn(3) prog with the connection on fd 0 and fd 1,
+ * close it, wait for prog.  No environment, no logging, no limits: what is
+ * left of a server when everything optional is taken out.  The children
+ * die with the parent (PR_SET_PDEATHSIG); TERM ends it all.
+ */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <err.h>
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: prefork [-1] [-b backlog] [-n procs] "
+	    "host port prog [args ...]\n");
+	exit(100);
+}
+
+/* One server process: accept, run prog, wait, for ever. */
+static void __attribute__((noreturn))
+serve(int lfd, char **prog)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int fd, e, st;
+
+	for (;;) {
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno != EINTR && errno != ECONNABORTED)
+				warn("accept");
+			continue;
+		}
+		if ((e = posix_spawn_file_actions_init(&fa)) != 0 ||
+		    (e = posix_spawn_file_actions_adddup2(&fa, fd, 0)) != 0 ||
+		    (e = posix_spawn_file_actions_adddup2(&fa, fd, 1)) != 0)
+			errc(111, e, "posix_spawn_file_actions");
+		e = posix_spawn(&pid, prog[0], &fa, NULL, prog, environ);
+		posix_spawn_file_actions_destroy(&fa);
+		close(fd);
+		if (e != 0) {
+			warnc(e, "posix_spawn %s", prog[0]);
+			continue;
+		}
+		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+			;
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	const char *errstr;
+	long long backlog = 4096, procs = 16, port;
+	pid_t ppid = getpid();
+	int ch, lfd, one = 1, oneflag = 0;
+
+	while ((ch = getopt(argc, argv, "+1b:n:")) != -1) {
+		switch (ch) {
+		case '1':
+			oneflag = 1;
+			break;
+		case 'b':
+			backlog = strtonum(optarg, 1, 65535, &errstr);
+			if (errstr != NULL)
+				errx(100, "-b %s: %s", optarg, errstr);
+			break;
+		case 'n':
+			procs = strtonum(optarg, 1, 1024, &errstr);
+			if (errstr != NULL)
+				errx(100, "-n %s: %s", optarg, errstr);
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 3)
+		usage();
+	port = strtonum(argv[1], 0, 65535, &errstr);
+	if (errstr != NULL)
+		errx(100, "port %s: %s", argv[1], errstr);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, argv[0], &sin.sin_addr) != 1)
+		errx(100, "%s: not an IPv4 address", argv[0]);
+
+	if ((lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		err(111, "socket");
+	if (setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
+		err(111, "setsockopt SO_REUSEADDR");
+	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+		err(111, "bind %s:%s", argv[0], argv[1]);
+	if (listen(lfd, (int)backlog) == -1)
+		err(111, "listen");
+	if (getsockname(lfd, (struct sockaddr *)&sin, &len) == -1)
+		err(111, "getsockname");
+
+	for (long long i = 0; i < procs; i++) {
+		switch (fork()) {
+		case -1:
+			err(111, "fork");
+		case 0:
+			if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+				err(111, "prctl");
+			if (getppid() != ppid)
+				_exit(0);
+			serve(lfd, argv + 2);
+		default:
+			break;
+		}
+	}
+	if (oneflag) {
+		printf("%u\n", ntohs(sin.sin_port));
+		fflush(stdout);
+	}
+	for (;;)
+		if (wait(NULL) == -1 && errno == ECHILD)
+			return 0;
+}
