@@ -96,7 +96,8 @@ check:
 
 lint:
 	@sh scripts/deps.sh lint
-	mandoc -Tlint $(MANS)
+	# From man/ itself: mandoc resolves an .Xr to a page in the current directory.
+	cd man && mandoc -Tlint $(MANS:man/%=%)
 	shellcheck -x $(SCRIPTS)
 
 # The demo: the whole chain on 127.0.0.1:$(PORT), in the foreground.
