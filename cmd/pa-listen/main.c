@@ -167,6 +167,18 @@ print_bound(int fd, const struct pa_addr *a)
 		err(111, "write stdout");
 }
 
+/* The address is the wildcard [::] chosen by default (not written "[::]"). */
+static int
+wildcard6(const char *op, const struct pa_addr *a)
+{
+	const struct sockaddr_in6 *sin6 =
+	    (const struct sockaddr_in6 *)(const void *)&a->ss;
+
+	return a->ss.ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr) &&
+	    strchr(op, '[') == NULL && strncmp(op, "tcp6:", 5) != 0;
+}
+
 static void
 set_env(const char *name)
 {
@@ -286,7 +298,17 @@ main(int argc, char *argv[])
 		    lo.backlog, somax);
 
 	fix_stdio();
-	if ((fd = pa_addr_listen(&addr, &lo)) == -1) {
+	fd = pa_addr_listen(&addr, &lo);
+	if (fd == -1 && errno == EAFNOSUPPORT && fam == PA_FAMILY_ANY &&
+	    wildcard6(argv[0], &addr)) {
+		/* A kernel without IPv6: the wildcard is 0.0.0.0 then. */
+		if (pa_addr_parse(argv[0], PA_FAMILY_V4, &addr) == PA_ADDR_OK) {
+			if (vflag >= 2)
+				warnx("no IPv6 here: %s", addr.text);
+			fd = pa_addr_listen(&addr, &lo);
+		}
+	}
+	if (fd == -1) {
 		if (lo.note != NULL)
 			errx(111, "%s %s: %s (%s)", lo.step, addr.text,
 			    strerror(errno), lo.note);
