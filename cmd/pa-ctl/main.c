@@ -427,7 +427,7 @@ show_top(const struct kv *kv, size_t n)
 	const char *board = kv_get(kv, n, "scoreboard"), *addr;
 	unsigned long long up = kv_num(kv, n, "uptime");
 	char key[32];
-	size_t i, bl;
+	size_t i, bl, used;
 
 	addr = kv_get(kv, n, "address");
 	printf("pa-spawn %llu on %s, up %llud %02llu:%02llu:%02llu, "
@@ -461,9 +461,18 @@ show_top(const struct kv *kv, size_t n)
 		printf(" %s %llu", causes[i], kv_num(kv, n, key));
 	}
 	printf("\n\n");
+	/* Up to the last line with a slot in use; the rest in a count. */
 	bl = board != NULL ? strlen(board) : 0;
-	for (i = 0; i < bl; i += BOARD_WIDTH)
+	for (used = bl; used > 0 && board[used - 1] == '.'; used--)
+		;
+	used = used == 0 ? BOARD_WIDTH : (used + BOARD_WIDTH - 1) /
+	    BOARD_WIDTH * BOARD_WIDTH;
+	if (used > bl)
+		used = bl;
+	for (i = 0; i < used; i += BOARD_WIDTH)
 		printf("%.*s\n", BOARD_WIDTH, board + i);
+	if (used < bl)
+		printf("(%zu more empty slots)\n", bl - used);
 	printf("\nScoreboard Key: \"_\" idle, \"W\" busy, \"S\" starting, "
 	    "\"G\" draining, \"X\" gone, \".\" empty\n");
 }
