@@ -29,6 +29,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,57 @@ static struct pa_pool	*pool;
 static pthread_t	 mainthr;
 static unsigned		 nended;
 static struct thr	*thr;
+
+/*
+ * Log lines go out in one write(2) each: the handlers of a pool share
+ * one stderr, and err(3)'s several writes would interleave their lines.
+ * logx() is logx(), logc() is logc(), logw() is logw().
+ */
+static void __attribute__((format(printf, 2, 0)))
+vlog(int e, const char *fmt, va_list ap)
+{
+	char buf[1024];
+	int n, m;
+
+	n = snprintf(buf, sizeof(buf), "%s: ", getprogname());
+	m = vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+	n = m < 0 ? n : n + m;
+	if ((size_t)n >= sizeof(buf) - 1)
+		n = (int)sizeof(buf) - 2;
+	if (e != 0) {
+		m = snprintf(buf + n, sizeof(buf) - (size_t)n, ": %s",
+		    strerror(e));
+		n = m < 0 ? n : n + m;
+		if ((size_t)n >= sizeof(buf) - 1)
+			n = (int)sizeof(buf) - 2;
+	}
+	buf[n++] = '\n';
+	if (write(2, buf, (size_t)n) == -1) {
+		/* Nowhere left to say it. */
+	}
+}
+
+static void __attribute__((format(printf, 1, 2)))
+logx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(0, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+logc(int e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(e, fmt, ap);
+	va_end(ap);
+}
+
+#define logw(...)	logc(errno, __VA_ARGS__)
 
 static void __attribute__((noreturn))
 usage(void)
@@ -172,7 +224,7 @@ reap(pid_t pid)
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, (int)tlimit * 1000) == 0) {
 			if (vflag >= 1)
-				warnx("pid %ld: time limit of %us reached: "
+				logx("pid %ld: time limit of %us reached: "
 				    "killed", (long)pid, tlimit);
 			kill(pid, SIGTERM);
 			if (poll(&pfd, 1, GRACE_MS) == 0)
@@ -195,7 +247,7 @@ serve(struct thr *t, int fd, const struct sockaddr *peer, socklen_t peerlen)
 
 	if (pa_ucspi_set(&t->t_u, fd, peer, peerlen) == -1) {
 		if (vflag >= 1)
-			warn("connection: cannot read its addresses");
+			logw("connection: cannot read its addresses");
 		close(fd);
 		return;
 	}
@@ -204,7 +256,7 @@ serve(struct thr *t, int fd, const struct sockaddr *peer, socklen_t peerlen)
 		title(t, t->t_u.peer);
 	if (bannerlen > 0 && send_banner(fd) == -1) {
 		if (vflag >= 2)
-			warn("banner to %s", t->t_u.peer);
+			logw("banner to %s", t->t_u.peer);
 		close(fd);
 		return;
 	}
@@ -214,7 +266,7 @@ serve(struct thr *t, int fd, const struct sockaddr *peer, socklen_t peerlen)
 	 */
 	if (dup3(fd, t->t_fd, O_CLOEXEC) == -1) {
 		if (vflag >= 1)
-			warn("dup3");
+			logw("dup3");
 		close(fd);
 		return;
 	}
@@ -226,22 +278,22 @@ serve(struct thr *t, int fd, const struct sockaddr *peer, socklen_t peerlen)
 	dup3(nullfd, t->t_fd, O_CLOEXEC);
 	if (r != 0) {
 		if (vflag >= 1)
-			warnc(r, "exec %s", progv[0]);
+			logc(r, "exec %s", progv[0]);
 		return;
 	}
 	if (vflag >= 2) {
-		warnx("pid %ld from %s", (long)pid, t->t_u.remoteip);
-		warnx("ok %ld %s:%s:%s :%s:%s", (long)pid,
+		logx("pid %ld from %s", (long)pid, t->t_u.remoteip);
+		logx("ok %ld %s:%s:%s :%s:%s", (long)pid,
 		    localname != NULL ? localname : "", t->t_u.localip,
 		    t->t_u.localport, t->t_u.remoteip, t->t_u.remoteport);
 	}
 	if ((st = reap(pid)) == -1) {
 		if (vflag >= 1)
-			warn("waitpid %ld", (long)pid);
+			logw("waitpid %ld", (long)pid);
 		return;
 	}
 	if (vflag >= 2)
-		warnx("end %ld status %d", (long)pid, st);
+		logx("end %ld status %d", (long)pid, st);
 }
 
 static void
@@ -261,9 +313,9 @@ counters(struct thr *t)
 			    " %s %llu", pa_acc_err_str((enum pa_acc_err)i),
 			    (unsigned long long)s->acc_err[i]);
 	if (pa_worker_slot(t->t_w) == -1)
-		warnx("alone: %s", buf);
+		logx("alone: %s", buf);
 	else
-		warnx("slot %d: %s", pa_worker_slot(t->t_w), buf);
+		logx("slot %d: %s", pa_worker_slot(t->t_w), buf);
 }
 
 static void *
@@ -276,7 +328,7 @@ worker(void *arg)
 	int fd;
 
 	if ((t->t_w = pa_worker_start(pool)) == NULL) {
-		warn("no free slot in the region");
+		logw("no free slot in the region");
 		pa_pool_stop(pool, PA_WHY_ERROR);
 		goto out;
 	}
@@ -290,11 +342,11 @@ worker(void *arg)
 			break;
 		if (r == PA_NEXT_WARN) {
 			if (vflag >= 1)
-				warn("accept (backing off)");
+				logw("accept (backing off)");
 			continue;
 		}
 		if (r == PA_NEXT_ERROR) {
-			warn("accept");
+			logw("accept");
 			break;
 		}
 		__atomic_store_n(&t->t_serving, 1, __ATOMIC_RELEASE);
@@ -410,7 +462,7 @@ supervise(void)
 		if (sig != -1 && sig != SIGUSR1 &&
 		    pa_pool_why(pool) == PA_WHY_NONE) {
 			if (vflag >= 2)
-				warnx("signal %s: finishing", strsignal(sig));
+				logx("signal %s: finishing", strsignal(sig));
 			pa_pool_stop(pool, PA_WHY_STOP);
 		}
 		if (__atomic_load_n(&nended, __ATOMIC_ACQUIRE) == nthreads)
@@ -519,7 +571,7 @@ main(int argc, char *argv[])
 		    &thr[i])) != 0)
 			err(111, "pthread_create");
 	if (vflag >= 2)
-		warnx("%s: %u thread%s, prog %s", alone ? "serving alone" :
+		logx("%s: %u thread%s, prog %s", alone ? "serving alone" :
 		    "in the pool", nthreads, nthreads == 1 ? "" : "s",
 		    progpath != NULL ? progpath : progv[0]);
 
@@ -533,7 +585,7 @@ main(int argc, char *argv[])
 			counters(&thr[i]);
 	}
 	if (vflag >= 2)
-		warnx("exit: %s%s", pa_why_str(pa_pool_why(pool)),
+		logx("exit: %s%s", pa_why_str(pa_pool_why(pool)),
 		    recycling ? " (connection limit reached)" : "");
 	return pa_pool_why(pool) == PA_WHY_ERROR ? 111 : 0;
 }
