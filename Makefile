@@ -96,7 +96,7 @@ check:
 
 lint:
 	@sh scripts/deps.sh lint
-	# From man/ itself: mandoc resolves an .Xr to a page in the current directory.
+	@# From man/: mandoc resolves an .Xr to a page in the current directory.
 	cd man && mandoc -Tlint $(MANS:man/%=%)
 	shellcheck -x $(SCRIPTS)
 
