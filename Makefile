@@ -110,11 +110,16 @@ run:
 # `make bench` installs the peers, builds everything optimised and runs
 # bench/run.sh (BENCH_QUICK=1 for a one-minute smoke run).
 BENCHPROGS = $(B)/bench/load $(B)/bench/spawnloop $(B)/bench/prefork \
-	     $(B)/bench/sessstat $(B)/bench/hello-dyn $(B)/bench/hello-static
+	     $(B)/bench/sessstat $(B)/bench/hello-dyn $(B)/bench/hello-static \
+	     $(B)/bench/herdspawn
 
 $(B)/bench/%: bench/%.c $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) -o $@ $< $(LDLIBS)
+
+$(B)/bench/herdspawn: bench/herdspawn.c $(B)/libpa.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) -o $@ $< $(B)/libpa.a $(LDLIBS)
 
 # An ordinary dynamic program: libc only.
 $(B)/bench/hello-dyn: bench/hello-dyn.c $(B)/.flags

@@ -9,8 +9,12 @@
  * accept(2), posix_spawn(3) prog with the connection on fd 0 and fd 1,
  * close it, wait for prog.  No environment, no logging, no limits: what is
  * left of a server when everything optional is taken out.  The children
- * die with the parent (PR_SET_PDEATHSIG); TERM ends it all.
+ * die with the parent (PR_SET_PDEATHSIG); TERM ends it all.  Each process
+ * counts its connections in shared memory; USR1 makes the parent print
+ * them as one line "accepted N N ..." on stdout (the herd benchmark's
+ * spread over processes).
  */
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -22,6 +26,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +44,7 @@ usage(void)
 
 /* One server process: accept, run prog, wait, for ever. */
 static void __attribute__((noreturn))
-serve(int lfd, char **prog)
+serve(int lfd, char **prog, volatile uint64_t *count)
 {
 	posix_spawn_file_actions_t fa;
 	pid_t pid;
@@ -59,6 +64,7 @@ serve(int lfd, char **prog)
 		e = posix_spawn(&pid, prog[0], &fa, NULL, prog, environ);
 		posix_spawn_file_actions_destroy(&fa);
 		close(fd);
+		(*count)++;
 		if (e != 0) {
 			warnc(e, "posix_spawn %s", prog[0]);
 			continue;
@@ -71,7 +77,9 @@ serve(int lfd, char **prog)
 int
 main(int argc, char *argv[])
 {
+	sigset_t set;
 	struct sockaddr_in sin;
+	volatile uint64_t *counts;
 	socklen_t len = sizeof(sin);
 	const char *errstr;
 	long long backlog = 4096, procs = 16, port;
@@ -121,6 +129,17 @@ main(int argc, char *argv[])
 	if (getsockname(lfd, (struct sockaddr *)&sin, &len) == -1)
 		err(111, "getsockname");
 
+	counts = mmap(NULL, (size_t)procs * sizeof(*counts),
+	    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (counts == MAP_FAILED)
+		err(111, "mmap");
+	/* The parent takes USR1 and CHLD with sigwaitinfo(). */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		err(111, "sigprocmask");
+
 	for (long long i = 0; i < procs; i++) {
 		switch (fork()) {
 		case -1:
@@ -130,7 +149,9 @@ main(int argc, char *argv[])
 				err(111, "prctl");
 			if (getppid() != ppid)
 				_exit(0);
-			serve(lfd, argv + 2);
+			if (sigprocmask(SIG_UNBLOCK, &set, NULL) == -1)
+				err(111, "sigprocmask");
+			serve(lfd, argv + 2, &counts[i]);
 		default:
 			break;
 		}
@@ -139,7 +160,20 @@ main(int argc, char *argv[])
 		printf("%u\n", ntohs(sin.sin_port));
 		fflush(stdout);
 	}
-	for (;;)
-		if (wait(NULL) == -1 && errno == ECHILD)
-			return 0;
+	for (;;) {
+		int sig = sigwaitinfo(&set, NULL);
+
+		if (sig == SIGCHLD) {
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+			if (waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD)
+				return 0;
+		} else if (sig == SIGUSR1) {
+			printf("accepted");
+			for (long long i = 0; i < procs; i++)
+				printf(" %llu", (unsigned long long)counts[i]);
+			printf("\n");
+			fflush(stdout);
+		}
+	}
 }

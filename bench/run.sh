@@ -47,22 +47,8 @@ REPORT=$OUT/report.md
 : >"$RAW"
 : >"$MEM"
 PIDS=()
-
-say() { printf 'bench: %s\n' "$*" >&2; }
-
-# stop PID: TERM it, KILL its process group after 3 s, reap it.
-stop() {
-	local pid=$1 i
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 150; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		# A zombie child of ours still answers kill -0: reap it.
-		case "$(ps -o stat= -p "$pid" 2>/dev/null)" in Z*) break ;; esac
-		sleep 0.02
-	done
-	kill -KILL -- "-$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 cleanup() {
 	local pid
@@ -75,50 +61,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# free_port: a TCP port of 127.0.0.1 outside the ephemeral range, unused.
-NEXTPORT=$((20000 + RANDOM % 8000))
-free_port() {
-	while [ -n "$(ss -Htan "( sport = :$NEXTPORT )" 2>/dev/null)" ]; do
-		NEXTPORT=$((NEXTPORT + 1))
-	done
-	echo "$NEXTPORT"
-	NEXTPORT=$((NEXTPORT + 1))
-}
-
-# field KEY LINE: the value of KEY=value in LINE.
-field() {
-	local kv
-	for kv in $2; do
-		case $kv in "$1"=*) echo "${kv#*=}"; return ;; esac
-	done
-	echo 0
-}
-
-# ready PORT: wait (5 s at most) until one connection gets its response.
-ready() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		case "$("$BB/load" -n 1 -t 1000 "$HOST" "$1" 2>/dev/null)" in
-		conns=1\ *) return 0 ;;
-		esac
-		sleep 0.05
-	done
-	return 1
-}
-
-# first_line FILE: wait (5 s at most) for a line in FILE; print it.
-first_line() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		if [ -s "$1" ]; then
-			head -n 1 "$1"
-			return 0
-		fi
-		sleep 0.05
-	done
-	return 1
-}
-
 # start_server NAME PROG: start server NAME running PROG per connection in
 # a session of its own; sets SPID and SPORT.
 start_server() {
@@ -126,7 +68,7 @@ start_server() {
 	case $name in
 	pa)
 		cmd=("$ROOT/bin/pa-listen" -1 "$HOST:0" "$ROOT/bin/pa-spawn"
-		    -n "$HANDLERS" "$ROOT/bin/pa-handler" "$prog") ;;
+		    -c "$T/pa.ctl" -n "$HANDLERS" "$ROOT/bin/pa-handler" "$prog") ;;
 	prefork)
 		cmd=("$BB/prefork" -1 -n "$HANDLERS" "$HOST" 0 "$prog") ;;
 	tcpserver)
@@ -166,9 +108,7 @@ EOF
 		say "unknown server $name"
 		return 1 ;;
 	esac
-	setsid "${cmd[@]}" >"$T/$name.out" 2>"$T/$name.err" </dev/null &
-	SPID=$!
-	PIDS+=("$SPID")
+	start "$name" "${cmd[@]}"
 	if [ -z "$port" ]; then
 		port=$(first_line "$T/$name.out") || {
 			say "$name printed no port: $(head -c 300 "$T/$name.err")"
