@@ -185,7 +185,7 @@ pa_sd_listen_fd(char *why, size_t whylen)
 	char *end;
 	int fd;
 
-	if (whylen == 0) {
+	if (why == NULL || whylen == 0) {
 		why = vwhy;
 		whylen = sizeof(vwhy);
 	}
