@@ -1,13 +1,15 @@
 #!/usr/bin/env bats
 # pa-ctl and the control socket of pa-spawn, against the whole chain
 # pa-listen -1 127.0.0.1:0 pa-spawn -c CTL ... pa-handler PROG.
+# shellcheck disable=SC2154 # bats' run sets stderr
 
 bats_require_minimum_version 1.5.0
 load helper
 
 # start_pool N [pa-spawn option ...] [-- PROG ...]: the chain with N
-# handlers and its control socket at $CTL; sets POOL (the pid) and PORT,
-# and waits until N handlers are ready.
+# handlers and its control socket at $CTLPATH (default ctl in the test's
+# directory); sets CTL (the path), POOL (the pid) and PORT, and waits
+# until N handlers are ready.
 start_pool() {
 	local n=$1 prog=(echo served)
 	shift
@@ -17,7 +19,7 @@ start_pool() {
 		shift
 	done
 	[ "${1-}" = -- ] && shift && prog=("$@")
-	CTL=${CTL:-$BATS_TEST_TMPDIR/ctl}
+	CTL=${CTLPATH:-$BATS_TEST_TMPDIR/ctl}
 	pa_start pool pa-listen -1 127.0.0.1:0 \
 	    pa-spawn -c "$CTL" -n "$n" "${opts[@]}" pa-handler "${prog[@]}"
 	POOL=$PA_PID
@@ -44,6 +46,25 @@ settled() {
 	r=$(sed -n 's/^retiring: //p' <<<"$s")
 	[ "$t" = "$h" ] && [ "$r" = 0 ] &&
 	    [ "$(sed -n 's/^idle: //p' <<<"$s")" -ge "$h" ]
+}
+
+# at_least KEY N, at_most KEY N: compare a figure.
+at_least() {
+	[ "$(figure "$1")" -ge "$2" ]
+}
+
+at_most() {
+	[ "$(figure "$1")" -le "$2" ]
+}
+
+# settled_at N: target N reached and settled.
+settled_at() {
+	figure_is target "$1" && settled
+}
+
+# frames NAME N: the output of NAME holds at least N top frames.
+frames() {
+	[ "$(grep -c '^Scoreboard Key' "$BATS_TEST_TMPDIR/$1.out")" -ge "$2" ]
 }
 
 served() {
@@ -202,7 +223,7 @@ assert d["busy"] == 1 and d["idle"] == 2
 	start_pool 2
 	pa_start top pa-ctl -c "$CTL" -w 1 top
 	local top=$PA_PID
-	wait_for 10 eval '[ "$(grep -c "^Scoreboard Key" "$BATS_TEST_TMPDIR/top.out")" -ge 2 ]'
+	wait_for 10 frames top 2
 	kill -INT "$top"
 	wait_for 5 dead "$top"
 	run wait "$top"
@@ -266,13 +287,14 @@ assert all(isinstance(r["seconds"], float) for r in rows)
 @test "bounds turns autoscaling on within MIN..MAX, and off with 0 0" {
 	start_pool 2
 	run -0 pa-ctl -c "$CTL" bounds 1 4
-	[[ "$output" == *"bounds 1..4 (were off"* ]]
+	[[ "$output" == "bounds 1..4 (was off); target stays 2" ]]
 	[ "$(figure min)" = 1 ]
 	[ "$(figure max)" = 4 ]
 	run -1 pa-ctl -c "$CTL" set 5
 	run -0 pa-ctl -c "$CTL" set 4
 	run -0 pa-ctl -c "$CTL" bounds 1 3
-	[[ "$output" == *"target 4 -> 3"* ]]
+	[[ "${lines[0]}" =~ ^target\ 4\ -\>\ 3:\ retired\ [0-9]+$ ]]
+	[ "${lines[1]}" = "bounds 1..3 (were 1..4)" ]
 	run -1 pa-ctl -c "$CTL" bounds 3 1
 	run -1 pa-ctl -c "$CTL" bounds 1 1000
 	run -100 pa-ctl -c "$CTL" bounds 1 100000
@@ -375,6 +397,7 @@ assert all(isinstance(r["seconds"], float) for r in rows)
 		wait_for 10 dead "$PA_PID"
 		cat "$BATS_TEST_TMPDIR/flood-$mode.out"
 		# Every reply is an error (busy, timeout, bad request) or ok.
+		# shellcheck disable=SC2016 # awk's own fields
 		run -0 awk -F '\t' '{ n += $1 }
 		    $2 !~ /^(ok|error: (timeout|too many clients, try again|control or non-ASCII bytes in request|unknown command|empty request|wrong number of arguments))$/ { bad = 1 }
 		    END { exit bad || n != 300 }' "$BATS_TEST_TMPDIR/flood-$mode.out"
@@ -391,8 +414,7 @@ assert all(isinstance(r["seconds"], float) for r in rows)
 	[ "$(id -u)" -eq 0 ] || skip "needs root to become nobody"
 	XDIR=$(mktemp -d /tmp/pa-ctl-test.XXXXXX)
 	chmod 0711 "$XDIR"
-	CTL=$XDIR/ctl
-	start_pool 1
+	CTLPATH=$XDIR/ctl start_pool 1
 	local as_nobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 	# Mode 0600: connect fails before the spawner sees anything.
 	run "${as_nobody[@]}" pa-ctl -c "$CTL" stat
@@ -450,12 +472,13 @@ assert all(isinstance(r["seconds"], float) for r in rows)
 	[ "$(figure max)" = 6 ]
 	load_start 4
 	# Four clients keep about four handlers busy: more are started.
-	wait_for 20 eval '[ "$(figure handlers)" -ge 4 ]'
+	wait_for 20 at_least handlers 4
 	run -0 pa-ctl -c "$CTL" top
 	echo "$output"
 	load_stop
 	# Idle again: one retired a second, down to the high mark.
-	wait_for 30 eval '[ "$(figure idle)" -le 2 ] && settled'
+	wait_for 30 at_most idle 2
+	wait_for 30 settled
 	local t
 	t=$(figure target)
 	[ "$t" -ge 1 ] && [ "$t" -le 2 ]
@@ -465,7 +488,7 @@ assert all(isinstance(r["seconds"], float) for r in rows)
 
 @test "autoscaling: MAX reached is counted and logged once" {
 	start_pool 1 -m 1 -M 1 -s 2:4
-	wait_for 10 eval '[ "$(figure max_reached)" -ge 2 ]'
+	wait_for 10 at_least max_reached 2
 	[ "$(figure handlers)" = 1 ]
 	[ "$(grep -c 'consider raising' "$BATS_TEST_TMPDIR/pool.err")" -eq 1 ]
 	run -1 pa-ctl -c "$CTL" up
@@ -473,10 +496,10 @@ assert all(isinstance(r["seconds"], float) for r in rows)
 
 @test "autoscaling: the idle timeout retires idle handlers down to MIN" {
 	start_pool 4 -m 1 -M 4 -s 1:4 -i 1
-	wait_for 20 eval '[ "$(figure target)" = 1 ] && settled'
+	wait_for 20 settled_at 1
 	[ "$(figure handlers)" = 1 ]
 	served
 	# A manual change within the bounds is undone by the timeout again.
 	run -0 pa-ctl -c "$CTL" set 3
-	wait_for 20 eval '[ "$(figure target)" = 1 ] && settled'
+	wait_for 20 settled_at 1
 }

@@ -591,6 +591,7 @@ cmd_bounds(struct client *c, const struct pa_ctl_req *req)
 {
 	unsigned lo = req->args[0], hi = req->args[1], was_lo = S.min,
 	    was_hi = S.max, want;
+	char was[64];
 
 	if (lo > hi) {
 		put(c, "error: MIN %u is above MAX %u\n", lo, hi);
@@ -601,30 +602,32 @@ cmd_bounds(struct client *c, const struct pa_ctl_req *req)
 		    hi, S.nprocs);
 		return;
 	}
-	if (hi > 0 && lo == 0) {
-		put(c, "error: MIN must be at least 1\n");
-		return;
-	}
 	S.min = lo;
 	S.max = hi;
 	if (S.vflag >= 2)
 		warnx("control: bounds %u..%u", lo, hi);
 	if (hi == 0) {
-		put(c, "ok\nautoscaling off (was %u..%u); target stays %u\n",
-		    was_lo, was_hi, S.target);
+		if (was_hi == 0)
+			put(c, "ok\nautoscaling off (was off); target stays "
+			    "%u\n", S.target);
+		else
+			put(c, "ok\nautoscaling off (was %u..%u); target stays "
+			    "%u\n", was_lo, was_hi, S.target);
 		return;
 	}
+	if (was_hi == 0)
+		snprintf(was, sizeof(was), "was off");
+	else
+		snprintf(was, sizeof(was), "were %u..%u", was_lo, was_hi);
 	want = S.target < lo ? lo : S.target > hi ? hi : S.target;
 	if (want == S.target) {
-		put(c, "ok\nbounds %u..%u (were %s%u..%u); target stays %u\n",
-		    lo, hi, was_hi == 0 ? "off, " : "", was_lo, was_hi,
-		    S.target);
+		put(c, "ok\nbounds %u..%u (%s); target stays %u\n", lo, hi,
+		    was, S.target);
 		return;
 	}
 	set_target(c, want);
 	/* set_target wrote "ok" and what changed; say why. */
-	put(c, "bounds %u..%u (were %s%u..%u)\n", lo, hi,
-	    was_hi == 0 ? "off, " : "", was_lo, was_hi);
+	put(c, "bounds %u..%u (%s)\n", lo, hi, was);
 }
 
 static void
@@ -632,7 +635,7 @@ respond(struct client *c, const char *line, size_t len)
 {
 	struct pa_ctl_req req;
 	enum pa_ctl_err e;
-	unsigned g;
+	unsigned g, n;
 
 	c->c_outlen = c->c_outoff = 0;
 	c->c_outerr = 0;
@@ -672,8 +675,10 @@ respond(struct client *c, const char *line, size_t len)
 		pool_restart();
 		if (S.vflag >= 2)
 			warnx("control: restart");
+		n = pool_count();
 		put(c, "ok\nrestart: generation %u -> %u, replacing %u "
-		    "handlers one by one\n", g, S.generation, pool_count());
+		    "handler%s one by one\n", g, S.generation, n,
+		    n == 1 ? "" : "s");
 		break;
 	case PA_CTL_STOP:
 		if (S.draining) {
@@ -683,7 +688,9 @@ respond(struct client *c, const char *line, size_t len)
 		if (S.vflag >= 2)
 			warnx("control: stop");
 		pool_stop();
-		put(c, "ok\nstopping: draining %u handlers\n", pool_count());
+		n = pool_count();
+		put(c, "ok\nstopping: draining %u handler%s\n", n,
+		    n == 1 ? "" : "s");
 		break;
 	}
 }

@@ -169,7 +169,8 @@ scale_tick(uint64_t now)
 		return;
 	}
 	rate = 1;
-	if (S.target <= S.min || k.starting > 0 || k.idle < lo + k.per)
+	if (S.target <= S.min || S.target <= 1 || k.starting > 0 ||
+	    k.idle < lo + k.per)
 		return;
 	if (k.idle > hi)
 		retarget(S.target - 1, "many idle");
