@@ -5,6 +5,7 @@
 # scale-down order, privileges, pidfile.  Handlers are the real
 # pa-handler unless a test needs a handler that misbehaves.
 
+# shellcheck disable=SC2016,SC2154 # inner shells expand; run sets stderr
 bats_require_minimum_version 1.5.0
 load helper
 
@@ -32,6 +33,16 @@ is() {
 # kids PID: the pids of the children of PID (handlers), sorted.
 kids() {
 	pgrep -P "$1" | sort -n
+}
+
+# is_kid PID CHILD: CHILD is a child of PID.
+is_kid() {
+	kids "$1" | grep -qx "$2"
+}
+
+# getport NAME: wait for the -1 line of NAME into port.
+getport() {
+	port=$(wait_port "$1")
 }
 
 nkids() {
@@ -127,14 +138,14 @@ exits0() {
 	exec pa-handler sh -c "echo ok"'
 	pa_start E env NOTIFY_SOCKET="$T/nowhere" pa-listen -1 127.0.0.1:0 \
 	    pa-spawn -c "$T/E.ctl" -n 2 sh -c "$h" "$T"
-	port=$(wait_port E)
+	getport E
 	wait_for 5 is E idle 2
 	for h in 0 1; do
 		[ "$(cat "$T/h$h.fds")" = "0 1 2 3 4 5 " ]
 		grep -qx "PA_HANDLER=$h" "$T/h$h.env"
 		grep -qx "PA_REGION_FD=4" "$T/h$h.env"
 		grep -qx "PA_READY_FD=5" "$T/h$h.env"
-		! grep -qE '^(LISTEN_|NOTIFY_SOCKET)' "$T/h$h.env"
+		run ! grep -qE '^(LISTEN_|NOTIFY_SOCKET)' "$T/h$h.env"
 		grep -qx "SigBlk:.0000000000000000" "$T/h$h.sig"
 		grep -qx "SigIgn:.0000000000000000" "$T/h$h.sig"
 		# fd 3 is non-blocking (O_NONBLOCK, octal 04000).
@@ -150,17 +161,17 @@ exits0() {
 	EOF
 	: >"$T/ready"
 	pa_start R sh -c 'exec pa-listen -1 127.0.0.1:0 pa-spawn -vv -c "$1/R.ctl" -d 7 -n 2 sh "$1/h.sh" 7>"$1/ready"' _ "$T"
-	port=$(wait_port R)
+	getport R
 	wait_for 5 haslog R "handler 0 pid [0-9]+ ready"
 	[ "$(tcp_get 127.0.0.1 "$port")" = ok ]
 	[ ! -s "$T/ready" ]
-	! haslog R "ready: "
+	run ! haslog R "ready: "
 }
 
 @test "readiness: -d FD gets one newline once the first handlers wait" {
 	: >"$T/ready"
 	pa_start R sh -c 'exec pa-listen -1 127.0.0.1:0 pa-spawn -c "$1/R.ctl" -d 7 -n 3 pa-handler -t 2 sh -c "echo ok" 7>"$1/ready"' _ "$T"
-	port=$(wait_port R)
+	getport R
 	wait_for 5 test -s "$T/ready"
 	[ "$(od -An -c "$T/ready" | tr -d ' ')" = '\n' ]
 	# By then every thread of the three handlers was idle.
@@ -173,7 +184,7 @@ exits0() {
 	wait_for 5 test -S "$T/notify"
 	pa_start S env NOTIFY_SOCKET="$T/notify" pa-listen -1 127.0.0.1:0 \
 	    pa-spawn -c "$T/S.ctl" -n 2 pa-handler sh -c 'echo ok'
-	port=$(wait_port S)
+	getport S
 	wait_for 5 grep -qx READY=1 "$T/N.out"
 	grep -q "^STATUS=2 handlers on 127.0.0.1:$port" "$T/N.out"
 	[ "$(field S idle)" -eq 2 ]
@@ -219,7 +230,7 @@ exits0() {
 
 @test "a listening socket on fd 0 (inetd wait style) is taken too" {
 	pa_start Z sh -c 'exec pa-listen -1 127.0.0.1:0 sh -c "exec env -u LISTEN_PID -u LISTEN_FDS -u LISTEN_FDNAMES pa-spawn -c \"\$1\" -n 1 pa-handler sh -c \"echo ok\" <&3 3<&-" _ "$1/Z.ctl"' _ "$T"
-	port=$(wait_port Z)
+	getport Z
 	wait_for 5 is Z idle 1
 	[ "$(tcp_get 127.0.0.1 "$port")" = ok ]
 }
@@ -232,7 +243,7 @@ exits0() {
 	kill -KILL "$victim"
 	wait_for 5 haslog K "handler [0-9] pid $victim killed by signal 9 \(Killed\)"
 	wait_for 5 is K idle 2
-	! kids "$PA_PID" | grep -qx "$victim"
+	run ! is_kid "$PA_PID" "$victim"
 	nkids "$PA_PID" 2
 	for _ in 1 2 3 4; do
 		[ "$(tcp_get 127.0.0.1 "$port")" = ok ]
@@ -316,10 +327,10 @@ exits0() {
 	wait_for 5 is D stopping 1
 	touch "$T/gate"
 	for i in 1 2 3 4 5; do
-		wait_for 10 grep -qx done "$T/c$i.out"
+		wait_for 10 grep -qx 'done' "$T/c$i.out"
 	done
 	exits0 "$(cat "$T/D.pid")"
-	! grep -q "still queued" "$T/D.err"
+	run ! grep -q "still queued" "$T/D.err"
 }
 
 @test "TERM: the grace period bounds the drain, and the exit line says what was left" {
@@ -358,16 +369,16 @@ exits0() {
 	kill -HUP "$spawner"
 	wait_for 10 is H generation 1
 	for h in $before; do
-		wait_for 10 eval '! kids "$spawner" | grep -qx "$h"'
+		wait_for 10 eval '! is_kid "$spawner" "$h"'
 	done
 	wait_for 5 is H idle 3
 	after=$(kids "$spawner")
 	[ "$(echo "$after" | wc -l)" -eq 3 ]
 	for h in $after; do
-		! echo "$before" | grep -qx "$h"
+		run ! grep -qx "$h" <<<"$before"
 	done
 	touch "$T/stop"
-	wait_for 15 grep -qx done "$T/loop"
+	wait_for 15 grep -qx 'done' "$T/loop"
 	cat "$T/loop"
 	grep -q " 0 failed" "$T/loop"
 	[ "$(head -1 "$T/loop" | cut -d' ' -f1)" -gt 20 ]
@@ -436,7 +447,7 @@ exits0() {
 	[ -n "$third" ]
 	kill -TTOU "$PA_PID"
 	wait_for 5 nkids "$PA_PID" 2
-	! kids "$PA_PID" | grep -qx "$third"
+	run ! is_kid "$PA_PID" "$third"
 }
 
 @test "-u nobody: pa-spawn and PROG run as nobody, no supplementary groups" {
@@ -454,7 +465,7 @@ exits0() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
 	pa_start U env UID=65534 GID=65534 pa-listen -1 127.0.0.1:0 \
 	    pa-spawn -c "$T/U.ctl" -U -n 1 pa-handler sh -c 'echo "$(id -u):$(id -g)"'
-	port=$(wait_port U)
+	getport U
 	wait_for 5 is U idle 1
 	[ "$(tcp_get 127.0.0.1 "$port")" = 65534:65534 ]
 }

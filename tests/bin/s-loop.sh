@@ -19,4 +19,4 @@ while [ ! -e "$stop" ]; do
 	fi
 done
 echo "$ok ok, $bad failed" >"$out.tmp" && mv "$out.tmp" "$out"
-echo done >>"$out"
+echo 'done' >>"$out"
