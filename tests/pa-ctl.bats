@@ -486,11 +486,15 @@ assert all(isinstance(r["seconds"], float) for r in rows)
 	served
 }
 
-@test "autoscaling: MAX reached is counted and logged once" {
+@test "autoscaling: MAX reached is counted, and logged at most once in 10 s" {
 	start_pool 1 -m 1 -M 1 -s 2:4
 	wait_for 10 at_least max_reached 2
 	[ "$(figure handlers)" = 1 ]
-	[ "$(grep -c 'consider raising' "$BATS_TEST_TMPDIR/pool.err")" -eq 1 ]
+	# Logged, but not every time it is counted.
+	local logged
+	logged=$(grep -c 'consider raising' "$BATS_TEST_TMPDIR/pool.err")
+	[ "$logged" -ge 1 ]
+	[ "$logged" -lt "$(figure max_reached)" ]
 	run -1 pa-ctl -c "$CTL" up
 }
 
