@@ -323,6 +323,24 @@ assert all(isinstance(r["seconds"], float) for r in rows)
 	[ "$(figure accepted)" = 3 ]
 }
 
+@test "runtime changes survive HUP and restart" {
+	start_pool 2
+	run -0 pa-ctl -c "$CTL" set 3
+	run -0 pa-ctl -c "$CTL" bounds 2 5
+	wait_for 10 settled_at 3
+	kill -HUP "$POOL"
+	wait_for 10 figure_is generation 1
+	wait_for 10 figure_is exited 3
+	wait_for 10 settled_at 3
+	run -0 pa-ctl -c "$CTL" restart
+	wait_for 10 figure_is exited 6
+	wait_for 10 settled_at 3
+	[ "$(figure min)" = 2 ]
+	[ "$(figure max)" = 5 ]
+	[ "$(figure generation)" = 2 ]
+	served
+}
+
 @test "stop drains the pool; pa-spawn exits 0 and removes the socket" {
 	start_pool 2
 	run -0 pa-ctl -c "$CTL" stop
