@@ -14,7 +14,7 @@ pa demo: serving examples/greet.sh on 127.0.0.1:$port with $n handlers.
                  printf 'hi\\n' | nc -N 127.0.0.1 $port
   watch it:      $bin/pa-ctl -c $ctl top -w 1
   scale it:      $bin/pa-ctl -c $ctl up 2;  $bin/pa-ctl -c $ctl down 1
-                 $bin/pa-ctl -c $ctl set 8; $bin/pa-ctl -c $ctl stat -j
+                 $bin/pa-ctl -c $ctl set 8; $bin/pa-ctl -c $ctl -j stat
   stop it:       Ctrl-C here, or $bin/pa-ctl -c $ctl stop (drains first)
 TXT
 exec "$bin/pa-listen" "127.0.0.1:$port" \
