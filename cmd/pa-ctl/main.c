@@ -17,6 +17,7 @@
 #include <ctype.h>
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -116,6 +117,7 @@ exchange(const char *line, size_t *lenp)
 	struct sockaddr_un sun;
 	struct timespec deadline;
 	struct ucred uc;
+	struct timeval tv = { TIMEOUT_MS / 1000, 0 };
 	socklen_t ul = sizeof(uc);
 	char *buf = NULL, *req;
 	size_t len = 0, cap = 0, rl, off;
@@ -129,15 +131,27 @@ exchange(const char *line, size_t *lenp)
 	if (strlcpy(sun.sun_path, ctlpath, sizeof(sun.sun_path)) >=
 	    sizeof(sun.sun_path))
 		errx(100, "-c %s: path too long", ctlpath);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0)) == -1)
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		err(111, "socket");
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		if (errno != EAGAIN && errno != EINPROGRESS)
-			err(111, "connect %s", ctlpath);
-		/* The backlog is full: wait for pa-spawn to take us. */
-		await(fd, POLLOUT, &deadline);
+	/*
+	 * A unix connect waits while the listener's backlog is full (a busy
+	 * pa-spawn); SO_SNDTIMEO bounds that wait.  The rest is non-blocking.
+	 */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)
+		err(111, "setsockopt");
+	while (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (errno == EINTR) {
+			if (stop)
+				exit(0);
+			continue;
+		}
+		if (errno == EAGAIN || errno == EINPROGRESS)
+			errx(111, "%s: no answer within %d s", ctlpath,
+			    TIMEOUT_MS / 1000);
+		err(111, "connect %s", ctlpath);
 	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
+		err(111, "fcntl");
 	/* The socket may sit in a shared directory: is it really pa-spawn's? */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) == -1)
 		err(111, "%s: SO_PEERCRED", ctlpath);
