@@ -76,6 +76,7 @@ static struct {
 
 static void	 ctl_event(struct ev *, uint32_t);
 
+/* NULL if the default path would be too long for a socket. */
 const char *
 ctl_default_path(void)
 {
@@ -91,7 +92,7 @@ sockaddr_of(const char *path, struct sockaddr_un *sun)
 {
 	memset(sun, 0, sizeof(*sun));
 	sun->sun_family = AF_UNIX;
-	if (path[0] == '\0' ||
+	if (path == NULL || path[0] == '\0' ||
 	    strlcpy(sun->sun_path, path, sizeof(sun->sun_path)) >=
 	    sizeof(sun->sun_path)) {
 		errno = ENAMETOOLONG;
