@@ -18,7 +18,7 @@
 #
 # Environment: BENCH_QUICK=1 (fewer connections), BENCH_HERD_SIZES
 # (default "8 64 256"), BENCH_HERD_COUNT (connections per load, default
-# 3000; quick 600), BENCH_HERD_CONC (the concurrent load, default 16).
+# 3000; quick 300), BENCH_HERD_CONC (the concurrent load, default 16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -26,7 +26,7 @@ BB=$ROOT/build/opt/bench
 HOST=127.0.0.1
 SIZES=${BENCH_HERD_SIZES:-8 64 256}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-	COUNT=${BENCH_HERD_COUNT:-600}
+	COUNT=${BENCH_HERD_COUNT:-300}
 else
 	COUNT=${BENCH_HERD_COUNT:-3000}
 fi

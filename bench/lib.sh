@@ -24,6 +24,10 @@ stop() {
 start() {
 	local name=$1
 	shift
+	# Empty the files here: the child's redirection happens later, and a
+	# reader must not see what an earlier process of that name wrote.
+	: >"$T/$name.out"
+	: >"$T/$name.err"
 	setsid "$@" >"$T/$name.out" 2>"$T/$name.err" </dev/null &
 	SPID=$!
 	PIDS+=("$SPID")
@@ -64,7 +68,8 @@ ready() {
 first_line() {
 	local i
 	for ((i = 0; i < 100; i++)); do
-		if [ -s "$1" ]; then
+		# A whole line: its newline written.
+		if [ "$(head -n 1 "$1" | wc -l)" -gt 0 ]; then
 			head -n 1 "$1"
 			return 0
 		fi

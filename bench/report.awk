@@ -29,7 +29,7 @@ function add(arr, k, x) { arr[k] = (k in arr) ? arr[k] " " x : x }
 
 function ms(us) { return sprintf("%.2f", us / 1000) }
 
-function ispeer(s) { return s != "pa" && s != "prefork" && s != "spawn" }
+function ispeer(s) { return s != "pa" && s != "prefork" && s != "spawn" && s != "vspawn" }
 
 FNR == NR {
 	delete a
@@ -41,7 +41,7 @@ FNR == NR {
 	k = p SUBSEP s SUBSEP c
 	have[k] = 1
 	add(rate, k, a["rate"])
-	if (s == "spawn") {
+	if (s == "spawn" || s == "vspawn") {
 		add(cpu1, k, a["cpu_us_per_spawn"])
 		err[k] += a["failed"]
 		next
@@ -94,10 +94,11 @@ END {
 				r = med(rate[k])
 				R[k] = r
 				mm = sprintf("%.0f-%.0f", MIN, MAX)
-				if (s == "spawn") {
-					sc = SC[p, c]
-					printf "| spawn limit (spawnloop -j %s) | %s | %.0f | %s | | | %d | | %s |\n", \
-					    c, c, r, mm, sc, err[k] ? err[k] " failed" : "0"
+				if (s == "spawn" || s == "vspawn") {
+					printf "| spawn limit, %s (spawnloop%s -j %s) | %s | %.0f | %s | | | %d | | %s |\n", \
+					    (s == "spawn" ? "posix_spawn" : "vfork+execve"), \
+					    (s == "spawn" ? "" : " -v"), c, c, r, mm, med(cpu1[k]), \
+					    (err[k] ? err[k] " failed" : "0")
 					continue
 				}
 				cu = conns[k] ? scpu[k] * 1000 / conns[k] : 0

@@ -6,7 +6,8 @@
 # with a raised backlog and with its defaults, tcpsvd, socat, xinetd), then
 # for each concurrency and repetition runs the same load against each in
 # turn (interleaved: A B C ... A B C ...), with the raw spawn limit
-# (spawnloop, no network) in the same rotation.  Server CPU is read from
+# (spawnloop, no network: posix_spawn, and vfork+execve) in the same
+# rotation.  Server CPU is read from
 # /proc for the server's session (sessstat) before and after each load.
 # Prints a markdown report on stdout and keeps it, with the raw lines, in
 # $BENCH_OUT (default build/bench).  Every process it starts, it stops.
@@ -14,7 +15,7 @@
 # Environment:
 #   BENCH_QUICK=1      a smoke run of about a minute (1 repetition of 1 s)
 #   BENCH_REPS=N       repetitions (default 3; quick: 1)
-#   BENCH_SECS=N       seconds per load (default 3; quick: 1)
+#   BENCH_SECS=N       seconds per load (default 2; quick: 1)
 #   BENCH_CONC="1 8 64"        concurrencies
 #   BENCH_PROGS="hello-static hello-dyn"
 #   BENCH_SERVERS="pa prefork tcpserver tcpserver-default tcpsvd socat xinetd"
@@ -31,7 +32,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	SECS=${BENCH_SECS:-1}
 else
 	REPS=${BENCH_REPS:-3}
-	SECS=${BENCH_SECS:-3}
+	SECS=${BENCH_SECS:-2}
 fi
 CONCS=${BENCH_CONC:-1 8 64}
 PROGS=${BENCH_PROGS:-hello-static hello-dyn}
@@ -46,6 +47,7 @@ MEM=$OUT/mem.txt
 REPORT=$OUT/report.md
 : >"$RAW"
 : >"$MEM"
+rm -f "$OUT/herd.md"
 PIDS=()
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
@@ -139,11 +141,14 @@ measure() {
 	    >>"$RAW"
 }
 
-# spawn_limit PROG C REP: the raw spawn rate, C programs at a time.
+# spawn_limit PROG C REP: the raw spawn rate, C programs at a time, with
+# posix_spawn (server "spawn") and with vfork+execve ("vspawn").
 spawn_limit() {
 	local res
 	res=$("$BB/spawnloop" -j "$2" -d "$SECS" "$1")
 	echo "prog=$(basename "$1") server=spawn c=$2 rep=$3 $res" >>"$RAW"
+	res=$("$BB/spawnloop" -v -j "$2" -d "$SECS" "$1")
+	echo "prog=$(basename "$1") server=vspawn c=$2 rep=$3 $res" >>"$RAW"
 }
 
 command -v tcpserver >/dev/null || SERVERS=${SERVERS//tcpserver-default/}
@@ -197,7 +202,7 @@ for prog in $PROGS; do
 	unset SP SPT
 done
 
-if [ "${BENCH_HERD:-1}" = 1 ] && have_pa && [ -x bench/herd.sh ]; then
+if [ "${BENCH_HERD:-1}" = 1 ] && have_pa; then
 	bash bench/herd.sh >"$OUT/herd.md" || say "herd benchmark failed"
 fi
 
@@ -211,6 +216,8 @@ fi
 	    "$HANDLERS handlers for pa and prefork), $((SECONDS - t0)) s in all."
 	echo
 	awk -f bench/report.awk "$RAW" "$MEM"
-	[ -s "$OUT/herd.md" ] && cat "$OUT/herd.md"
+	if [ -s "$OUT/herd.md" ]; then
+		cat "$OUT/herd.md"
+	fi
 } >"$REPORT"
 cat "$REPORT"
