@@ -523,5 +523,6 @@ assert all(isinstance(r["seconds"], float) for r in rows)
 	served
 	# A manual change within the bounds is undone by the timeout again.
 	run -0 pa-ctl -c "$CTL" set 3
+	[ "${lines[1]}" = "autoscaling 1..4 is on: the spare marks may move it" ]
 	wait_for 20 settled_at 1
 }

@@ -585,6 +585,9 @@ cmd_resize(struct client *c, const struct pa_ctl_req *req)
 		break;
 	}
 	set_target(c, want);
+	if (S.max > 0)
+		put(c, "autoscaling %u..%u is on: the spare marks may move it\n",
+		    S.min, S.max);
 }
 
 static void
