@@ -16,19 +16,20 @@
 # and the spread of connections over handlers (max/mean).  Markdown on
 # stdout.
 #
-# Environment: BENCH_QUICK=1 (fewer connections), BENCH_HERD_SIZES
-# (default "8 64 256"), BENCH_HERD_COUNT (connections per load, default
-# 3000; quick 300), BENCH_HERD_CONC (the concurrent load, default 16).
+# Environment: BENCH_QUICK=1 (shorter loads, 8 and 256 only),
+# BENCH_HERD_SIZES (default "8 64 256"), BENCH_HERD_SECS (seconds per load, default 2; quick 1),
+# BENCH_HERD_CONC (the concurrent load, default 16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BB=$ROOT/build/opt/bench
 HOST=127.0.0.1
-SIZES=${BENCH_HERD_SIZES:-8 64 256}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-	COUNT=${BENCH_HERD_COUNT:-300}
+	SIZES=${BENCH_HERD_SIZES:-8 256}
+	SECS=${BENCH_HERD_SECS:-1}
 else
-	COUNT=${BENCH_HERD_COUNT:-3000}
+	SIZES=${BENCH_HERD_SIZES:-8 64 256}
+	SECS=${BENCH_HERD_SECS:-2}
 fi
 CONC=${BENCH_HERD_CONC:-16}
 PROG=$BB/hello-static
@@ -137,7 +138,7 @@ one() {
 		waiting "$kind" "$name" "$pid" "$h" || true
 		pre=$(counters "$kind" "$name" "$pid")
 		x0=$(field ctxsw "$("$BB/sessstat" "$pid")")
-		res=$("$BB/load" -c "$c" -n "$COUNT" "$HOST" "$port")
+		res=$("$BB/load" -c "$c" -d "$SECS" "$HOST" "$port")
 		x1=$(field ctxsw "$("$BB/sessstat" "$pid")")
 		post=$(counters "$kind" "$name" "$pid")
 		echo "$h $kind $label|$res|$pre|$post|$((x1 - x0))"
@@ -155,7 +156,7 @@ for h in $SIZES; do
 	say "herd: $h handlers done"
 done
 
-echo "### Herd ($COUNT connections per load, hello-static)"
+echo "### Herd ($SECS s per load, hello-static per connection)"
 echo
 echo "| handlers | pool | load | conn/s | futile wake-ups/conn | wake-ups/conn | context switches/conn | spread max/mean |"
 echo "|---:|---|---|---:|---:|---:|---:|---:|"

@@ -20,7 +20,8 @@
  * including those finished after the deadline); rate is the number that
  * finished within the -d window divided by its length (with -n: all of them
  * over the whole run).  Latency runs from socket() to end of file, over the
- * successful connections.  cpu_ms is this program's own CPU time.
+ * successful connections and those that timed out (counted at the
+ * timeout).  cpu_ms is this program's own CPU time.
  * Exit status: 0 when done, 100 for a usage error, 111 for a failed setup.
  */
 #include <sys/epoll.h>
@@ -115,6 +116,13 @@ finish(struct conn *c, int kind)
 		ok++;
 		if (t <= window_end)
 			ok_window++;
+	}
+	/*
+	 * Latency of the connections that got their response, and of those
+	 * that timed out (at the timeout: a dropped SYN must show, not
+	 * vanish from the percentiles).
+	 */
+	if (kind < 0 || kind == E_TIMEOUT) {
 		if (nlat == caplat) {
 			size_t n = caplat ? caplat * 2 : 65536;
 			uint32_t *p = reallocarray(lat, n, sizeof(*lat));
@@ -164,17 +172,27 @@ start(struct conn *c)
 		err(111, "epoll_ctl");
 }
 
-/* Read to end of file; returns without finishing on EAGAIN. */
+/*
+ * Read to end of file; returns without finishing on EAGAIN.  An event
+ * with EPOLLRDHUP means the peer's FIN had arrived, so everything before
+ * it was queued: a short read has taken it all, and the read that would
+ * return 0 is saved.
+ */
 static void
-readall(struct conn *c)
+readall(struct conn *c, uint32_t events)
 {
 	static char buf[65536];
 	ssize_t n;
 
 	for (;;) {
 		n = read(c->c_fd, buf, sizeof(buf));
-		if (n > 0)
+		if (n > 0) {
+			if ((size_t)n < sizeof(buf) && (events & EPOLLRDHUP)) {
+				finish(c, -1);
+				return;
+			}
 			continue;
+		}
 		if (n == 0) {
 			finish(c, -1);
 			return;
@@ -195,11 +213,15 @@ event(struct conn *c, uint32_t events)
 	ssize_t n;
 
 	if (c->c_state == C_CONNECTING) {
-		if (getsockopt(c->c_fd, SOL_SOCKET, SO_ERROR, &e, &elen) == -1)
-			e = errno;
-		if (e != 0) {
-			finish(c, errkind(e));
-			return;
+		/* Without EPOLLERR the connect succeeded: no SO_ERROR call. */
+		if (events & EPOLLERR) {
+			if (getsockopt(c->c_fd, SOL_SOCKET, SO_ERROR, &e,
+			    &elen) == -1)
+				e = errno;
+			if (e != 0) {
+				finish(c, errkind(e));
+				return;
+			}
 		}
 		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
 			return;
@@ -219,7 +241,7 @@ event(struct conn *c, uint32_t events)
 		c->c_state = C_READING;
 	}
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-		readall(c);
+		readall(c, events);
 }
 
 static int
