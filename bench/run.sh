@@ -96,7 +96,7 @@ service pa-bench
 	socket_type	= stream
 	protocol	= tcp
 	wait		= no
-	user		= root
+	user		= $(id -un)
 	server		= $prog
 	instances	= UNLIMITED
 	per_source	= UNLIMITED
