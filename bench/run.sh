@@ -47,7 +47,7 @@ MEM=$OUT/mem.txt
 REPORT=$OUT/report.md
 : >"$RAW"
 : >"$MEM"
-rm -f "$OUT/herd.md"
+rm -f "$OUT/herd.md" "$OUT/syscalls.md"
 PIDS=()
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
@@ -205,6 +205,7 @@ done
 if [ "${BENCH_HERD:-1}" = 1 ] && have_pa; then
 	bash bench/herd.sh >"$OUT/herd.md" || say "herd benchmark failed"
 fi
+bash bench/syscalls.sh >"$OUT/syscalls.md" || say "system call count failed"
 
 {
 	echo "## Results ($START)"
@@ -216,8 +217,11 @@ fi
 	    "$HANDLERS handlers for pa and prefork), $((SECONDS - t0)) s in all."
 	echo
 	awk -f bench/report.awk "$RAW" "$MEM"
-	if [ -s "$OUT/herd.md" ]; then
-		cat "$OUT/herd.md"
-	fi
+	for f in herd syscalls; do
+		if [ -s "$OUT/$f.md" ]; then
+			cat "$OUT/$f.md"
+			echo
+		fi
+	done
 } >"$REPORT"
 cat "$REPORT"

@@ -12,7 +12,7 @@ case "${1:-}" in
 build) want=$build ;;
 check) want=$check ;;
 lint) want=$lint ;;
-bench) want="$check ucspi-tcp ipsvd xinetd" ;;
+bench) want="$check ucspi-tcp ipsvd xinetd strace" ;;
 *) echo "usage: deps.sh build|check|lint|bench" >&2; exit 100 ;;
 esac
 
