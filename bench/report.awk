@@ -111,8 +111,14 @@ END {
 			}
 		}
 		print ""
-		print "| conc | pa conn/s | fastest peer | pa / fastest peer | pa / prefork | pa / spawn limit | pa p99 ms | lowest peer p99 ms |"
-		print "|---:|---:|---|---:|---:|---:|---:|---:|"
+		# The raw limit: the best posix_spawn rate at any concurrency.
+		bs = 0
+		for (l = 1; l <= nc; l++) {
+			k = p SUBSEP "spawn" SUBSEP concs[l]
+			if ((k in have) && R[k] > bs) bs = R[k]
+		}
+		print "| conc | pa conn/s | fastest peer | pa / fastest peer | pa / prefork | pa / spawn limit (same conc) | pa / best spawn limit | pa p99 ms | lowest peer p99 ms |"
+		print "|---:|---:|---|---:|---:|---:|---:|---:|---:|"
 		for (l = 1; l <= nc; l++) {
 			c = concs[l]
 			ka = p SUBSEP "pa" SUBSEP c
@@ -129,16 +135,44 @@ END {
 			kp = p SUBSEP "prefork" SUBSEP c
 			ks = p SUBSEP "spawn" SUBSEP c
 			if (!(ka in have)) {
-				printf "| %s | (pa not run) | %s %.0f | | | | | %s |\n", c, bname, best, (bp99 >= 0 ? ms(bp99) : "")
+				printf "| %s | (pa not run) | %s %.0f | | | | | | %s |\n", c, bname, best, (bp99 >= 0 ? ms(bp99) : "")
 				continue
 			}
-			printf "| %s | %.0f | %s %.0f | %s | %s | %s | %s | %s |\n", c, R[ka], bname, best, \
+			printf "| %s | %.0f | %s %.0f | %s | %s | %s | %s | %s | %s |\n", c, R[ka], bname, best, \
 			    best ? sprintf("%.2f", R[ka] / best) : "", \
 			    (kp in have) && R[kp] ? sprintf("%.2f", R[ka] / R[kp]) : "", \
 			    (ks in have) && R[ks] ? sprintf("%.2f", R[ka] / R[ks]) : "", \
+			    bs ? sprintf("%.2f", R[ka] / bs) : "", \
 			    ms(med(p99[ka])), (bp99 >= 0 ? ms(bp99) : "")
 		}
 		print ""
+		# pa's conn/s over each other server's, at each concurrency.
+		if ((p SUBSEP "pa" SUBSEP concs[1]) in have) {
+			hdr = "| conc"; sep = "|---:"
+			for (j = 1; j <= ns; j++) {
+				s = servers[j]
+				if (s == "pa") continue
+				hdr = hdr " | pa / " (s == "spawn" ? "spawn limit" : \
+				    s == "vspawn" ? "vfork limit" : s)
+				sep = sep "|---:"
+			}
+			print hdr " |"
+			print sep "|"
+			for (l = 1; l <= nc; l++) {
+				c = concs[l]
+				ka = p SUBSEP "pa" SUBSEP c
+				line = "| " c
+				for (j = 1; j <= ns; j++) {
+					s = servers[j]
+					if (s == "pa") continue
+					k = p SUBSEP s SUBSEP c
+					line = line " | " (((k in have) && (ka in have) && R[k] > 0) ? \
+					    sprintf("%.2f", R[ka] / R[k]) : "")
+				}
+				print line " |"
+			}
+			print ""
+		}
 		print "| server | processes | PSS KiB | private KiB | private KiB per waiting pa-handler |"
 		print "|---|---:|---:|---:|---:|"
 		for (j = 1; j <= ns; j++) {
