@@ -355,7 +355,7 @@ main(int argc, char *argv[])
 		if (inflight == 0 && (stopping || nfree == 0))
 			break;
 		/* Wake up at the end of the window and to check timeouts. */
-		wait_ms = nfree > 0 ? 0 : 50;
+		wait_ms = nfree > 0 && !stopping ? 0 : 50;
 		if (!stopping && window_end - now < 50000 && wait_ms > 0)
 			wait_ms = (int)((window_end - now) / 1000) + 1;
 		n = epoll_wait(ep, evs, 256, wait_ms);

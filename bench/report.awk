@@ -50,6 +50,7 @@ FNR == NR {
 	add(p99, k, a["p99_us"])
 	conns[k] += a["conns"]
 	scpu[k] += a["srv_cpu_ms"]
+	lcpu[k] += a["cpu_ms"]
 	errs[k] += a["refused"] + a["reset"] + a["timeout"] + a["other"]
 	ref[k] += a["refused"]; rst[k] += a["reset"]; tmo[k] += a["timeout"]
 	oth[k] += a["other"]
@@ -82,8 +83,8 @@ END {
 			if (k in have)
 				SC[p, concs[l]] = med(cpu1[k])
 		}
-		print "| server | conc | conn/s median | min-max | p50 ms | p99 ms | server CPU µs/conn | beyond spawn µs/conn | errors |"
-		print "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+		print "| server | conc | conn/s median | min-max | p50 ms | p99 ms | server CPU µs/conn | beyond spawn µs/conn | load's CPU µs/conn | errors |"
+		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 		for (j = 1; j <= ns; j++) {
 			s = servers[j]
 			for (l = 1; l <= nc; l++) {
@@ -95,7 +96,7 @@ END {
 				R[k] = r
 				mm = sprintf("%.0f-%.0f", MIN, MAX)
 				if (s == "spawn" || s == "vspawn") {
-					printf "| spawn limit, %s (spawnloop%s -j %s) | %s | %.0f | %s | | | %d | | %s |\n", \
+					printf "| spawn limit, %s (spawnloop%s -j %s) | %s | %.0f | %s | | | %d | | | %s |\n", \
 					    (s == "spawn" ? "posix_spawn" : "vfork+execve"), \
 					    (s == "spawn" ? "" : " -v"), c, c, r, mm, med(cpu1[k]), \
 					    (err[k] ? err[k] " failed" : "0")
@@ -105,9 +106,10 @@ END {
 				CU[k] = cu
 				e = errs[k] ? sprintf("%d (refused %d, reset %d, timeout %d, other %d)", \
 				    errs[k], ref[k], rst[k], tmo[k], oth[k]) : "0"
-				printf "| %s | %s | %.0f | %s | %s | %s | %.0f | %s | %s |\n", \
+				printf "| %s | %s | %.0f | %s | %s | %s | %.0f | %s | %.0f | %s |\n", \
 				    s, c, r, mm, ms(med(p50[k])), ms(med(p99[k])), cu, \
-				    ((p, c) in SC) ? sprintf("%.0f", cu - SC[p, c]) : "", e
+				    ((p, c) in SC) ? sprintf("%.0f", cu - SC[p, c]) : "", \
+				    conns[k] ? lcpu[k] * 1000 / conns[k] : 0, e
 			}
 		}
 		print ""
