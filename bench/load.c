@@ -13,11 +13,12 @@
  * may finish, bounded by the timeout (-t, default 5000 ms per connection).
  * Then one line of results goes to stdout:
  *
- *   conns=N rate=R secs=S refused=N reset=N timeout=N other=N
+ *   conns=N rate=R secs=S refused=N reset=N timeout=N empty=N other=N
  *   p50_us=N p90_us=N p99_us=N max_us=N cpu_ms=N
  *
- * conns counts connections that ended with end of file (all of them,
- * including those finished after the deadline); rate is the number that
+ * conns counts the connections that ended with end of file after at least
+ * one byte of response, including those finished after the deadline
+ * (empty counts end of file before any byte); rate is the number that
  * finished within the -d window divided by its length (with -n: all of them
  * over the whole run).  Latency runs from socket() to end of file, over the
  * successful connections and those that timed out (counted at the
@@ -41,13 +42,14 @@
 #include <unistd.h>
 
 enum { C_FREE, C_CONNECTING, C_READING };
-enum { E_REFUSED, E_RESET, E_TIMEOUT, E_OTHER, E_COUNT };
+enum { E_REFUSED, E_RESET, E_TIMEOUT, E_EMPTY, E_OTHER, E_COUNT };
 
 struct conn {
 	int		c_fd;
 	int		c_state;
 	uint64_t	c_t0;		/* µs, monotonic */
 	size_t		c_woff;		/* request bytes written */
+	size_t		c_nread;	/* response bytes read */
 };
 
 static struct sockaddr_storage	ss;
@@ -150,6 +152,7 @@ start(struct conn *c)
 	started++;
 	c->c_t0 = now_us();
 	c->c_woff = 0;
+	c->c_nread = 0;
 	c->c_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (c->c_fd == -1)
@@ -187,6 +190,7 @@ readall(struct conn *c, uint32_t events)
 	for (;;) {
 		n = read(c->c_fd, buf, sizeof(buf));
 		if (n > 0) {
+			c->c_nread += (size_t)n;
 			if ((size_t)n < sizeof(buf) && (events & EPOLLRDHUP)) {
 				finish(c, -1);
 				return;
@@ -194,7 +198,8 @@ readall(struct conn *c, uint32_t events)
 			continue;
 		}
 		if (n == 0) {
-			finish(c, -1);
+			/* Closed without a byte of response: not served. */
+			finish(c, c->c_nread > 0 ? -1 : E_EMPTY);
 			return;
 		}
 		if (errno == EINTR)
@@ -381,11 +386,12 @@ main(int argc, char *argv[])
 		elapsed = (double)secs;
 	getrusage(RUSAGE_SELF, &ru);
 	printf("conns=%lu rate=%.1f secs=%.3f refused=%lu reset=%lu "
-	    "timeout=%lu other=%lu p50_us=%u p90_us=%u p99_us=%u max_us=%u "
-	    "cpu_ms=%ld\n",
+	    "timeout=%lu empty=%lu other=%lu p50_us=%u p90_us=%u p99_us=%u "
+	    "max_us=%u cpu_ms=%ld\n",
 	    ok, (double)(count > 0 ? ok : ok_window) / elapsed,
 	    (double)(now - t0) / 1e6,
-	    errs[E_REFUSED], errs[E_RESET], errs[E_TIMEOUT], errs[E_OTHER],
+	    errs[E_REFUSED], errs[E_RESET], errs[E_TIMEOUT], errs[E_EMPTY],
+	    errs[E_OTHER],
 	    pct(0.50), pct(0.90), pct(0.99), nlat ? lat[nlat - 1] : 0,
 	    (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
 	    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000);

@@ -51,9 +51,9 @@ FNR == NR {
 	conns[k] += a["conns"]
 	scpu[k] += a["srv_cpu_ms"]
 	lcpu[k] += a["cpu_ms"]
-	errs[k] += a["refused"] + a["reset"] + a["timeout"] + a["other"]
+	errs[k] += a["refused"] + a["reset"] + a["timeout"] + a["empty"] + a["other"]
 	ref[k] += a["refused"]; rst[k] += a["reset"]; tmo[k] += a["timeout"]
-	oth[k] += a["other"]
+	emp[k] += a["empty"]; oth[k] += a["other"]
 	next
 }
 
@@ -104,8 +104,8 @@ END {
 				}
 				cu = conns[k] ? scpu[k] * 1000 / conns[k] : 0
 				CU[k] = cu
-				e = errs[k] ? sprintf("%d (refused %d, reset %d, timeout %d, other %d)", \
-				    errs[k], ref[k], rst[k], tmo[k], oth[k]) : "0"
+				e = errs[k] ? sprintf("%d (refused %d, reset %d, timeout %d, empty %d, other %d)", \
+				    errs[k], ref[k], rst[k], tmo[k], emp[k], oth[k]) : "0"
 				printf "| %s | %s | %.0f | %s | %s | %s | %.0f | %s | %.0f | %s |\n", \
 				    s, c, r, mm, ms(med(p50[k])), ms(med(p99[k])), cu, \
 				    ((p, c) in SC) ? sprintf("%.0f", cu - SC[p, c]) : "", \
