@@ -83,7 +83,7 @@ END {
 			if (k in have)
 				SC[p, concs[l]] = med(cpu1[k])
 		}
-		print "| server | conc | conn/s median | min-max | p50 ms | p99 ms | server CPU µs/conn | beyond spawn µs/conn | load's CPU µs/conn | errors |"
+		print "| server | conc | conn/s median | min-max | p50 ms | p99 ms | server CPU ms per 1000 conn | beyond spawn, ms per 1000 | load's CPU ms per 1000 | errors |"
 		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 		for (j = 1; j <= ns; j++) {
 			s = servers[j]

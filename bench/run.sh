@@ -40,6 +40,9 @@ SERVERS=${BENCH_SERVERS:-pa prefork tcpserver tcpserver-default tcpsvd socat xin
 HANDLERS=${BENCH_HANDLERS:-16}
 HOST=127.0.0.1
 
+# The peers, from Debian's packages (as root; otherwise it says what to
+# install and the peers it lacks are left out).
+sh scripts/deps.sh bench || say "peers missing: those not installed are left out"
 mkdir -p "$OUT"
 T=$(mktemp -d /tmp/pa-bench.XXXXXX)
 RAW=$OUT/raw.txt
