@@ -40,9 +40,6 @@ SERVERS=${BENCH_SERVERS:-pa prefork tcpserver tcpserver-default tcpsvd socat xin
 HANDLERS=${BENCH_HANDLERS:-16}
 HOST=127.0.0.1
 
-# The peers, from Debian's packages (as root; otherwise it says what to
-# install and the peers it lacks are left out).
-sh scripts/deps.sh bench || say "peers missing: those not installed are left out"
 mkdir -p "$OUT"
 T=$(mktemp -d /tmp/pa-bench.XXXXXX)
 RAW=$OUT/raw.txt
@@ -54,6 +51,10 @@ rm -f "$OUT/herd.md" "$OUT/syscalls.md"
 PIDS=()
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
+
+# The peers, from Debian's packages (as root; otherwise it says what to
+# install and the peers it lacks are left out).
+sh scripts/deps.sh bench || say "peers missing: those not installed are left out"
 
 cleanup() {
 	local pid
