@@ -29,7 +29,7 @@ function add(arr, k, x) { arr[k] = (k in arr) ? arr[k] " " x : x }
 
 function ms(us) { return sprintf("%.2f", us / 1000) }
 
-function ispeer(s) { return s != "pa" && s != "prefork" && s != "spawn" && s != "vspawn" }
+function ispeer(s) { return s != "pa" && s != "pa-alt" && s != "prefork" && s != "spawn" && s != "vspawn" }
 
 FNR == NR {
 	delete a

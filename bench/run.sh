@@ -20,6 +20,8 @@
 #   BENCH_PROGS="hello-static hello-dyn"
 #   BENCH_SERVERS="pa prefork tcpserver tcpserver-default tcpsvd socat xinetd"
 #   BENCH_HANDLERS=N   pool size of pa and prefork (default 16)
+#   BENCH_PA_ALT=PATH  also run pa with this handler instead of pa-handler
+#                      ("pa-alt" in the tables): an A/B of a change
 #   BENCH_HERD=0       skip the herd benchmark
 #   BENCH_OUT=DIR      where results go
 set -euo pipefail
@@ -75,6 +77,9 @@ start_server() {
 	pa)
 		cmd=("$ROOT/bin/pa-listen" -1 "$HOST:0" "$ROOT/bin/pa-spawn"
 		    -c "$T/pa.ctl" -n "$HANDLERS" "$ROOT/bin/pa-handler" "$prog") ;;
+	pa-alt)
+		cmd=("$ROOT/bin/pa-listen" -1 "$HOST:0" "$ROOT/bin/pa-spawn"
+		    -c "$T/pa-alt.ctl" -n "$HANDLERS" "$BENCH_PA_ALT" "$prog") ;;
 	prefork)
 		cmd=("$BB/prefork" -1 -n "$HANDLERS" "$HOST" 0 "$prog") ;;
 	tcpserver)
@@ -162,9 +167,12 @@ for s in tcpserver tcpsvd socat xinetd; do
 		SERVERS=$(echo " $SERVERS " | sed "s/ $s / /")
 	fi
 done
+if [ -n "${BENCH_PA_ALT:-}" ]; then
+	SERVERS=$(echo " $SERVERS " | sed 's/ pa / pa pa-alt /')
+fi
 if ! have_pa; then
 	say "bin/pa-* missing: pa left out of this run"
-	SERVERS=$(echo " $SERVERS " | sed 's/ pa / /')
+	SERVERS=$(echo " $SERVERS " | sed 's/ pa / /; s/ pa-alt / /')
 fi
 PATH=$PATH:/usr/sbin
 
