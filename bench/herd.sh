@@ -130,6 +130,7 @@ one() {
 	    waiting "$kind" "$name" "$pid" "$h"; }; then
 		say "$name does not serve: $(head -c 300 "$T/$name.err")"
 		stop "$pid"
+		PIDS=()
 		return 0
 	fi
 	for c in 1 "$CONC"; do

@@ -207,8 +207,9 @@ for prog in $PROGS; do
 		"$BB/sessstat" -l -m "${SP[$s]}" | sed '$d' |
 		    sed "s/^/proc prog=$prog server=$s /" >>"$MEM"
 	done
-	for s in "${live[@]}"; do
-		stop "${SP[$s]}"
+	# Every server started for this program, serving or not.
+	for pid in "${PIDS[@]}"; do
+		stop "$pid"
 	done
 	PIDS=()
 	unset SP SPT
