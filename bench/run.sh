@@ -177,6 +177,7 @@ fi
 PATH=$PATH:/usr/sbin
 
 START=$(date -u '+%Y-%m-%d %H:%M UTC')
+LOAD0=$(cut -d ' ' -f 1-3 /proc/loadavg)
 t0=$SECONDS
 for prog in $PROGS; do
 	path=$BB/$prog
@@ -228,6 +229,8 @@ bash bench/syscalls.sh >"$OUT/syscalls.md" || say "system call count failed"
 	echo "Command: \`make bench\` (BENCH_QUICK=${BENCH_QUICK:-0}," \
 	    "$REPS repetitions of $SECS s, concurrency $CONCS," \
 	    "$HANDLERS handlers for pa and prefork), $((SECONDS - t0)) s in all."
+	echo "Load average (1, 5, 15 min) before the run: $LOAD0; after it:" \
+	    "$(cut -d ' ' -f 1-3 /proc/loadavg)."
 	echo
 	awk -f bench/report.awk "$RAW" "$MEM"
 	for f in herd syscalls; do
