@@ -43,7 +43,7 @@ UNITS	= $(UNITSRC:tests/unit/%.c=$(B)/unit/%)
 HDRS	= $(wildcard lib/*.h) $(wildcard cmd/*/*.h) tests/unit/t.h
 MANS	= $(sort $(wildcard man/*.[1-9]))
 SCRIPTS	= $(sort .ci/run $(wildcard scripts/*.sh) tests/run tests/helper.bash \
-	  $(wildcard tests/*.bats) $(wildcard tests/bin/*.sh))
+	  $(wildcard tests/*.bats) $(wildcard tests/bin/*.sh) $(wildcard bench/*.sh))
 
 .PHONY: all units check lint run install uninstall clean deps FORCE \
 	bench bench-progs
