@@ -269,9 +269,14 @@ resolve(const char *host, int numeric6, enum pa_addr_family fam,
 		case EAI_FAMILY:
 			return PA_ADDR_FAMILY;
 		default:
-			/* A v4 literal with -6 (or the reverse) ends here. */
+			/*
+			 * A v4 literal with -6 (or the reverse) ends here,
+			 * and so does a name of the other family only.
+			 */
 			if (fam != PA_FAMILY_ANY &&
-			    literal_family(host) != AF_UNSPEC)
+			    (literal_family(host) != AF_UNSPEC ||
+			    resolve(host, 0, PA_FAMILY_ANY, a) !=
+			    PA_ADDR_BADHOST))
 				return PA_ADDR_FAMILY;
 			return PA_ADDR_BADHOST;
 		}

@@ -3,9 +3,11 @@
  * ones, pa_addr_format() on each family, and pa_addr_listen() with its
  * options and the stale / live / non-socket unix path cases.
  */
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -13,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +129,57 @@ test_ambiguous(void)
 		CHECK(pa_addr_parse("localhost:1", PA_FAMILY_ANY, &a) ==
 		    PA_ADDR_OK);
 	}
+}
+
+/*
+ * Names with several addresses, deterministically: in a child with a
+ * mount namespace of its own, a hosts(5) file of ours is bind-mounted over
+ * /etc/hosts (root only; skipped otherwise).
+ */
+static void
+test_hosts_file(void)
+{
+	static const char hosts[] =
+	    "127.0.0.1 pa-both pa-v4\n"
+	    "::1 pa-both\n"
+	    "2001:db8::5 pa-v6\n"
+	    "127.0.0.1 pa-two\n"
+	    "127.0.0.2 pa-two\n";
+	char path[] = "/tmp/t_addr.hosts.XXXXXX";
+	pid_t pid;
+	int fd, st;
+
+	if ((fd = mkstemp(path)) == -1 ||
+	    write(fd, hosts, sizeof(hosts) - 1) != (ssize_t)sizeof(hosts) - 1) {
+		CHECK(0);
+		return;
+	}
+	close(fd);
+	chmod(path, 0644);
+	if ((pid = fork()) == 0) {
+		if (unshare(CLONE_NEWNS) == -1 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1 ||
+		    mount(path, "/etc/hosts", NULL, MS_BIND, NULL) == -1)
+			_exit(77);
+		CHECK(bad("pa-both:80", PA_FAMILY_ANY, PA_ADDR_AMBIGUOUS));
+		CHECK(ok("pa-both:80", PA_FAMILY_V4, "127.0.0.1:80"));
+		CHECK(ok("pa-both:80", PA_FAMILY_V6, "[::1]:80"));
+		CHECK(ok("tcp6:pa-both:80", PA_FAMILY_ANY, "[::1]:80"));
+		CHECK(ok("tcp4:pa-both:http", PA_FAMILY_ANY, "127.0.0.1:80"));
+		CHECK(ok("pa-v6:80", PA_FAMILY_ANY, "[2001:db8::5]:80"));
+		CHECK(bad("pa-v6:80", PA_FAMILY_V4, PA_ADDR_FAMILY));
+		CHECK(bad("pa-v4:80", PA_FAMILY_V6, PA_ADDR_FAMILY));
+		CHECK(bad("pa-two:80", PA_FAMILY_ANY, PA_ADDR_AMBIGUOUS));
+		CHECK(bad("pa-two:80", PA_FAMILY_V4, PA_ADDR_AMBIGUOUS));
+		_exit(t_fail != 0);
+	}
+	CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st));
+	unlink(path);
+	if (WEXITSTATUS(st) == 77)
+		printf("no mount namespace: names from a hosts file not "
+		    "tested\n");
+	else
+		CHECK(WEXITSTATUS(st) == 0);
 }
 
 static void
@@ -424,6 +478,7 @@ main(void)
 {
 	test_parse_tcp();
 	test_ambiguous();
+	test_hosts_file();
 	test_parse_bad();
 	test_parse_unix();
 	test_format();
