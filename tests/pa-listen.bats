@@ -83,6 +83,21 @@ need_ipv6() {
 	timeout 5 nc -z -U "$sock"
 }
 
+@test "-u and -g set the owner and group of a unix socket" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to give a file away"
+	local sock=$BATS_TEST_TMPDIR/own.sock
+	listen_check G -u nobody -g nogroup -m 0660 "$sock"
+	[ "$(stat -c '%U:%G %a' "$sock")" = "nobody:nogroup 660" ]
+	has G "fd3: unix $sock LISTEN stream"
+}
+
+@test "unix:@name is an abstract socket, with no file" {
+	local name=pa-listen-test-$$
+	listen_check A "unix:@$name"
+	[ "$port" = "@$name" ]
+	has A "fd3: unix @$name LISTEN stream"
+}
+
 @test "a path starting with ./ is a unix socket too" {
 	cd "$BATS_TEST_TMPDIR"
 	listen_check R ./rel.sock
@@ -140,6 +155,11 @@ need_ipv6() {
 	run -0 --separate-stderr pa-listen -vv -b 2147483647 127.0.0.1:0 true
 	[[ $stderr == *"pa-listen: -b 2147483647: the kernel caps it at net.core.somaxconn"* ]]
 	[[ $stderr == *"pa-listen: listening on 127.0.0.1:"*", exec true"* ]]
+}
+
+@test "-q silences warnings" {
+	run -0 --separate-stderr pa-listen -q -b 2147483647 127.0.0.1:0 true
+	[ -z "$stderr" ]
 }
 
 @test "-h prints the usage and the options on stdout and exits 0" {
