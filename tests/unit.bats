@@ -23,3 +23,7 @@ load helper
 @test "unit: the UCSPI environment over TCP v4, v6, wildcard, dual stack and unix" {
 	run_unit t_ucspi
 }
+
+@test "unit: the handler protocol: attach, slot states, readiness, futile wake-ups, stop, retire, drain, alone" {
+	run_unit t_handler
+}

@@ -180,7 +180,7 @@ resolve(const char *prog)
 }
 
 static void
-title(struct thr *t, const char *state)
+title(struct thr *t, const char *state, const char *peer)
 {
 	int slot;
 
@@ -189,9 +189,10 @@ title(struct thr *t, const char *state)
 		return;
 	slot = pa_worker_slot(t->t_w);
 	if (slot == -1)
-		setproctitle("alone %s", state);
+		setproctitle("alone %s%s%s", state, peer[0] ? " " : "", peer);
 	else
-		setproctitle("slot %d %s", slot, state);
+		setproctitle("slot %d %s%s%s", slot, state, peer[0] ? " " : "",
+		    peer);
 }
 
 static int
@@ -253,7 +254,7 @@ serve(struct thr *t, int fd, const struct sockaddr *peer, socklen_t peerlen)
 	}
 	pa_worker_peer(t->t_w, t->t_u.peer);
 	if (nthreads == 1)
-		title(t, t->t_u.peer);
+		title(t, "busy", t->t_u.peer);
 	if (bannerlen > 0 && send_banner(fd) == -1) {
 		if (vflag >= 2)
 			logw("banner to %s", t->t_u.peer);
@@ -333,7 +334,7 @@ worker(void *arg)
 		goto out;
 	}
 	__atomic_store_n(&t->t_started, 1, __ATOMIC_RELEASE);
-	title(t, "idle");
+	title(t, "idle", "");
 	for (;;) {
 		sslen = sizeof(ss);
 		r = pa_worker_next(t->t_w, &fd, (struct sockaddr *)&ss,
@@ -358,7 +359,7 @@ worker(void *arg)
 			recycling = 1;
 			pa_pool_stop(pool, PA_WHY_STOP);
 		}
-		title(t, "idle");
+		title(t, "idle", "");
 	}
 	pa_worker_end(t->t_w);
 out:
