@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # pa-handler: the worker.  Alone under pa-listen, and in the whole chain
 # pa-listen -> pa-spawn -> pa-handler -> PROG.
+# shellcheck disable=SC2016,SC2154 # PROG scripts are single-quoted on purpose; run sets stderr
 
 bats_require_minimum_version 1.5.0
 load helper
@@ -114,7 +115,7 @@ queued() {
 }
 
 @test "alone: -v logs tcpserver's pid, ok and end lines for one pid" {
-	alone h 127.0.0.1:0 -v sh -c 'echo hi; exit 3'
+	alone h 127.0.0.1:0 -v -l here sh -c 'echo hi; exit 3'
 	run tcp_get 127.0.0.1 "$PORT"
 	[ "$output" = hi ]
 	wait_for 5 grep -q 'end ' "$BATS_TEST_TMPDIR/h.err"
@@ -122,7 +123,7 @@ queued() {
 	pid=$(sed -n 's/^pa-handler: pid \([0-9]*\) from 127\.0\.0\.1$/\1/p' \
 	    "$BATS_TEST_TMPDIR/h.err")
 	[ -n "$pid" ]
-	grep -qE "^pa-handler: ok $pid :127\.0\.0\.1:$PORT :127\.0\.0\.1:[0-9]+\$" \
+	grep -qE "^pa-handler: ok $pid here:127\.0\.0\.1:$PORT :127\.0\.0\.1::[0-9]+\$" \
 	    "$BATS_TEST_TMPDIR/h.err"
 	# The wait status as tcpserver prints it: exit 3 is 768.
 	grep -qx "pa-handler: end $pid status 768" "$BATS_TEST_TMPDIR/h.err"

@@ -284,7 +284,8 @@ serve(struct thr *t, int fd, const struct sockaddr *peer, socklen_t peerlen)
 	}
 	if (vflag >= 2) {
 		logx("pid %ld from %s", (long)pid, t->t_u.remoteip);
-		logx("ok %ld %s:%s:%s :%s:%s", (long)pid,
+		/* tcpserver's fields: host:ip:port host:ip:info:port. */
+		logx("ok %ld %s:%s:%s :%s::%s", (long)pid,
 		    localname != NULL ? localname : "", t->t_u.localip,
 		    t->t_u.localport, t->t_u.remoteip, t->t_u.remoteport);
 	}
