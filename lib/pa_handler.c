@@ -141,7 +141,13 @@ attach_region(struct pa_pool *p, int rfd, char *why, size_t len)
 		return -1;
 	}
 	p->nonblock = 1;
-	p->spawner = (pid_t)p->r.hdr->spawner_pid;
+	/*
+	 * The parent we start with, normally pa-spawn (hdr->spawner_pid);
+	 * a change means it died.  Comparing with the parent at start, not
+	 * with spawner_pid, keeps a wrapper that forks from reading as an
+	 * orphan.
+	 */
+	p->spawner = getppid();
 	p->bit = 1u << (p->idx % 32);
 	return 0;
 }
