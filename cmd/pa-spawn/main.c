@@ -667,10 +667,14 @@ main(int argc, char *argv[])
 	if (pool_init(nprocs) == -1)
 		err(111, "shared region for %u handlers", nprocs);
 	setup_loop();
-	if (ctl_open(S.ctl_path != NULL ? S.ctl_path :
-	    ctl_default_path()) == -1)
-		err(111, "control socket %s", S.ctl_path != NULL ?
-		    S.ctl_path : ctl_default_path());
+	if (S.ctl_path == NULL)
+		S.ctl_path = ctl_default_path();
+	if (ctl_open(S.ctl_path) == -1) {
+		if (errno == EBUSY)
+			errx(111, "control socket %s: in use by another "
+			    "pa-spawn (-c names another path)", S.ctl_path);
+		err(111, "control socket %s", S.ctl_path);
+	}
 	if (userspec != NULL || Uflag)
 		drop(uid, gid);
 
