@@ -496,3 +496,27 @@ exits0() {
 	[[ $c1 =~ ^[0-9]+$ ]]
 	[ "$c0" != "$c1" ]
 }
+
+@test "a busy handler asked to go is killed once the grace period is over" {
+	pool G -n 1 -g 1 pa-handler sh -c 'sleep 30'
+	wait_for 5 is G idle 1
+	local spawner=$PA_PID
+	pa_start c1 s-get.sh 127.0.0.1 "$port"
+	wait_for 5 is G busy 1
+	kill -TTOU "$spawner"
+	wait_for 5 haslog G "handler 0 pid [0-9]+ still busy after 1s: killed"
+	wait_for 5 nkids "$spawner" 0
+	is G target 0
+	alive "$spawner"
+}
+
+@test "-n 0 starts an empty pool that is ready at once and grows with TTIN" {
+	: >"$T/ready"
+	pa_start Z sh -c 'exec pa-listen -1 127.0.0.1:0 pa-spawn -c "$1/Z.ctl" -d 7 -n 0 pa-handler sh -c "echo ok" 7>"$1/ready"' _ "$T"
+	getport Z
+	wait_for 5 test -s "$T/ready"
+	nkids "$PA_PID" 0
+	kill -TTIN "$PA_PID"
+	wait_for 5 is Z idle 1
+	[ "$(tcp_get 127.0.0.1 "$port")" = ok ]
+}
