@@ -51,6 +51,12 @@ static int	 readyfd = -1;		/* -d */
 static char	*notify_path;		/* $NOTIFY_SOCKET */
 static struct pidfh *pfh;
 static long	 queue_unknown;
+/* Options that only main.c needs. */
+static const char *pidpath;		/* -p */
+static const char *userspec;		/* -u */
+static int	 Uflag;			/* -U */
+static unsigned	 nhandlers;		/* -n */
+static int	 nflag;
 
 static void __attribute__((__noreturn__))
 usage(void)
@@ -349,14 +355,14 @@ number(const char *s, char opt, long long lo, long long hi)
 
 /* -u user[:group], or -U ($UID, $GID): find the identity to run as. */
 static void
-identity(const char *spec, int Uflag, uid_t *uid, gid_t *gid)
+identity(const char *spec, int fromenv, uid_t *uid, gid_t *gid)
 {
 	const char *errstr, *u, *g;
 	struct passwd *pw;
 	struct group *gr;
 	char *user, *colon;
 
-	if (Uflag) {
+	if (fromenv) {
 		if ((u = getenv("UID")) == NULL || (g = getenv("GID")) == NULL)
 			errx(100, "-U: $UID and $GID must both be set");
 		*uid = (uid_t)strtonum(u, 0, UINT_MAX - 1, &errstr);
@@ -523,20 +529,33 @@ finish(void)
 	exit(0);
 }
 
-int
-main(int argc, char *argv[])
+/* -s lo:hi */
+static void
+spare_marks(char *arg)
 {
-	extern char **environ;
-	const char *pidpath = NULL, *userspec = NULL, *errstr, *v;
-	unsigned nhandlers = 0, nprocs;
-	long ncpu;
-	int ch, nflag = 0, Uflag = 0, grace_set = 0, fd;
-	uid_t uid = 0;
-	gid_t gid = 0;
-	pid_t other;
+	const char *errstr;
 	char *colon;
 
-	setproctitle_init(argc, argv, environ);
+	if ((colon = strchr(arg, ':')) == NULL)
+		errx(100, "-s %s: expected lo:hi", arg);
+	*colon = '\0';
+	S.spare_lo = (unsigned)strtonum(arg, 0, PA_PROCS_MAX, &errstr);
+	if (errstr == NULL)
+		S.spare_hi = (unsigned)strtonum(colon + 1, 0, PA_PROCS_MAX,
+		    &errstr);
+	*colon = ':';
+	if (errstr != NULL)
+		errx(100, "-s %s: %s", arg, errstr);
+	if (S.spare_lo > S.spare_hi)
+		errx(100, "-s %s: lo above hi", arg);
+}
+
+/* The options, into S and the statics above; returns optind. */
+static int
+options(int argc, char *argv[])
+{
+	int ch;
+
 	S.vflag = 1;
 	S.grace = GRACE_DEFAULT;
 	while ((ch = getopt(argc, argv, "+ac:d:g:hi:M:m:n:p:s:Uu:v")) != -1) {
@@ -552,7 +571,6 @@ main(int argc, char *argv[])
 			break;
 		case 'g':
 			S.grace = number(optarg, 'g', 0, 86400);
-			grace_set = 1;
 			break;
 		case 'h':
 			help();
@@ -573,19 +591,7 @@ main(int argc, char *argv[])
 			pidpath = optarg;
 			break;
 		case 's':
-			if ((colon = strchr(optarg, ':')) == NULL)
-				errx(100, "-s %s: expected lo:hi", optarg);
-			*colon = '\0';
-			S.spare_lo = (unsigned)strtonum(optarg, 0,
-			    PA_PROCS_MAX, &errstr);
-			if (errstr == NULL)
-				S.spare_hi = (unsigned)strtonum(colon + 1, 0,
-				    PA_PROCS_MAX, &errstr);
-			*colon = ':';
-			if (errstr != NULL)
-				errx(100, "-s %s: %s", optarg, errstr);
-			if (S.spare_lo > S.spare_hi)
-				errx(100, "-s %s: lo above hi", optarg);
+			spare_marks(optarg);
 			break;
 		case 'U':
 			Uflag = 1;
@@ -600,11 +606,20 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	(void)grace_set;
-	if (argc < 1)
-		usage();
+	return optind;
+}
+
+/*
+ * Conflicts, then the sizes: the handlers to start (default: the online
+ * processors, at least 4, within -m/-M) and the ceiling (-M, or four
+ * times that, at least 64), which sizes procs[] and the region.
+ */
+static unsigned
+sizing(void)
+{
+	unsigned nprocs;
+	long ncpu;
+
 	if (userspec != NULL && Uflag)
 		errx(100, "-u and -U exclude each other");
 	if (S.max != 0 && S.min > S.max)
@@ -613,9 +628,8 @@ main(int argc, char *argv[])
 		errx(100, "-m needs -M (autoscaling bounds)");
 	if (!nflag) {
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		nhandlers = ncpu < 4 ? 4 : (unsigned)ncpu;
-		if (nhandlers > PA_PROCS_MAX)
-			nhandlers = PA_PROCS_MAX;
+		nhandlers = ncpu < 4 ? 4 : ncpu > PA_PROCS_MAX ?
+		    PA_PROCS_MAX : (unsigned)ncpu;
 		if (S.max != 0 && nhandlers > S.max)
 			nhandlers = S.max;
 		if (nhandlers < S.min)
@@ -625,19 +639,18 @@ main(int argc, char *argv[])
 		errx(100, "-n %u is outside -m %u to -M %u", nhandlers, S.min,
 		    S.max);
 	if (S.max != 0)
-		nprocs = S.max;
-	else {
-		nprocs = nhandlers * 4 < 64 ? 64 : nhandlers * 4;
-		if (nprocs > PA_PROCS_MAX)
-			nprocs = PA_PROCS_MAX;
-	}
-	if (readyfd != -1 && fcntl(readyfd, F_GETFD) == -1)
-		errx(100, "-d %d: descriptor not open", readyfd);
-	if (userspec != NULL || Uflag)
-		identity(userspec, Uflag, &uid, &gid);
-	S.argv = argv;
+		return S.max;
+	nprocs = nhandlers * 4 < 64 ? 64 : nhandlers * 4;
+	return nprocs > PA_PROCS_MAX ? PA_PROCS_MAX : nprocs;
+}
 
-	/* Inherited state: 0-2 open, the socket, $NOTIFY_SOCKET. */
+/* fds 0-2 open, -d usable, the socket, $NOTIFY_SOCKET saved and unset. */
+static void
+inherited(void)
+{
+	const char *v;
+	int fd;
+
 	for (fd = 0; fd < 3; fd++)
 		if (fcntl(fd, F_GETFD) == -1 &&
 		    open("/dev/null", O_RDWR) != fd)
@@ -645,25 +658,53 @@ main(int argc, char *argv[])
 	if (readyfd == 3 && getenv("LISTEN_FDS") != NULL)
 		errx(100, "-d 3: fd 3 is the listening socket");
 	take_listener();
-	if (readyfd != -1 && readyfd > 2 &&
-	    fcntl(readyfd, F_SETFD, FD_CLOEXEC) == -1)
+	if (readyfd > 2 && fcntl(readyfd, F_SETFD, FD_CLOEXEC) == -1)
 		err(111, "-d %d", readyfd);
 	if ((v = getenv("NOTIFY_SOCKET")) != NULL && *v != '\0' &&
 	    (notify_path = strdup(v)) == NULL)
 		err(111, "strdup");
 	unsetenv("NOTIFY_SOCKET");
+}
 
-	/* Everything privileged: pidfile, region, loop, control socket. */
-	if (pidpath != NULL) {
-		if ((pfh = pidfile_open(pidpath, 0644, &other)) == NULL) {
-			if (errno == EEXIST)
-				errx(111, "pidfile %s: already running as "
-				    "pid %ld", pidpath, (long)other);
-			err(111, "pidfile %s", pidpath);
-		}
-		if (pidfile_write(pfh) == -1)
-			err(111, "pidfile %s", pidpath);
+static void
+pidfile(void)
+{
+	pid_t other;
+
+	if ((pfh = pidfile_open(pidpath, 0644, &other)) == NULL) {
+		if (errno == EEXIST)
+			errx(111, "pidfile %s: already running as pid %ld",
+			    pidpath, (long)other);
+		err(111, "pidfile %s", pidpath);
 	}
+	if (pidfile_write(pfh) == -1)
+		err(111, "pidfile %s", pidpath);
+}
+
+int
+main(int argc, char *argv[])
+{
+	extern char **environ;
+	unsigned nprocs;
+	uid_t uid = 0;
+	gid_t gid = 0;
+
+	setproctitle_init(argc, argv, environ);
+	argc -= options(argc, argv);
+	argv += optind;
+	if (argc < 1)
+		usage();
+	nprocs = sizing();
+	if (readyfd != -1 && fcntl(readyfd, F_GETFD) == -1)
+		errx(100, "-d %d: descriptor not open", readyfd);
+	if (userspec != NULL || Uflag)
+		identity(userspec, Uflag, &uid, &gid);
+	S.argv = argv;
+
+	inherited();
+	/* Everything privileged: pidfile, region, loop, control socket. */
+	if (pidpath != NULL)
+		pidfile();
 	if (pool_init(nprocs) == -1)
 		err(111, "shared region for %u handlers", nprocs);
 	setup_loop();
