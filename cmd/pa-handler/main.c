@@ -246,8 +246,9 @@ serve(struct thr *t, int fd, const struct sockaddr *peer, socklen_t peerlen)
 	pid_t pid;
 	int r, st;
 
+	/* Fails only for a peer already gone (ENOTCONN): not a warning. */
 	if (pa_ucspi_set(&t->t_u, fd, peer, peerlen) == -1) {
-		if (vflag >= 1)
+		if (vflag >= 2)
 			logw("connection: cannot read its addresses");
 		close(fd);
 		return;
