@@ -270,6 +270,7 @@ exits0() {
 	[ $(((t1 - t0) / 1000000)) -ge 2900 ]
 	[ "$n" -le 10 ]
 	haslog C "handler [01] pid [0-9]+ exited 3 after"
+	haslog C "restarting in a second \([0-9]+ quick failures in a row\)"
 	# pa-spawn itself used under half a second of CPU in that time.
 	ticks=$(awk '{print $14 + $15}' "/proc/$PA_PID/stat")
 	[ "$ticks" -lt $(($(getconf CLK_TCK) / 2)) ]

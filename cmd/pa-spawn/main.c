@@ -61,7 +61,7 @@ static int	 nflag;
 static void __attribute__((__noreturn__))
 usage(void)
 {
-	fprintf(stderr, "usage: pa-spawn [-aUv] [-c ctlpath] [-d fd] "
+	fprintf(stderr, "usage: pa-spawn [-aqUv] [-c ctlpath] [-d fd] "
 	    "[-g grace] [-i idle] [-M max] [-m min] [-n count] "
 	    "[-p pidfile] [-s lo:hi] [-u user[:group]] handler [arg ...]\n");
 	exit(100);
@@ -70,7 +70,7 @@ usage(void)
 static void __attribute__((__noreturn__))
 help(void)
 {
-	printf("usage: pa-spawn [-aUv] [-c ctlpath] [-d fd] [-g grace] "
+	printf("usage: pa-spawn [-aqUv] [-c ctlpath] [-d fd] [-g grace] "
 	    "[-i idle] [-M max] [-m min] [-n count] [-p pidfile] "
 	    "[-s lo:hi] [-u user[:group]] handler [arg ...]\n"
 	    "  -a          pin handlers to processors, round robin\n"
@@ -85,6 +85,7 @@ help(void)
 	    "  -n count    handlers to start (default: processors, "
 	    "at least 4)\n"
 	    "  -p pidfile  write the pid to pidfile (locked)\n"
+	    "  -q          quiet: fatal errors only\n"
 	    "  -s lo:hi    autoscaling: keep lo to hi handlers idle\n"
 	    "  -U          run as $UID and $GID\n"
 	    "  -u user     run as user[:group]\n"
@@ -558,7 +559,7 @@ options(int argc, char *argv[])
 
 	S.vflag = 1;
 	S.grace = GRACE_DEFAULT;
-	while ((ch = getopt(argc, argv, "+ac:d:g:hi:M:m:n:p:s:Uu:v")) != -1) {
+	while ((ch = getopt(argc, argv, "+ac:d:g:hi:M:m:n:p:qs:Uu:v")) != -1) {
 		switch (ch) {
 		case 'a':
 			pool_affinity = 1;
@@ -589,6 +590,9 @@ options(int argc, char *argv[])
 			break;
 		case 'p':
 			pidpath = optarg;
+			break;
+		case 'q':
+			S.vflag = 0;
 			break;
 		case 's':
 			spare_marks(optarg);

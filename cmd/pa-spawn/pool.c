@@ -44,6 +44,7 @@ static int	 stopping;	/* INT/QUIT */
 static uint64_t	 drain_deadline;
 static int	 drain_killed;
 static uint8_t	*killed;	/* per entry: SIGKILL sent after the grace */
+static unsigned	*fails;		/* per entry: quick failures in a row */
 /* Per entry, from a scan of the slots: threads, idle ones, idle since. */
 static unsigned	*sc_threads, *sc_idle;
 static uint64_t	*sc_since;
@@ -71,6 +72,7 @@ pool_init(unsigned nprocs)
 
 	if ((S.procs = calloc(nprocs, sizeof(*S.procs))) == NULL ||
 	    (killed = calloc(nprocs, 1)) == NULL ||
+	    (fails = calloc(nprocs, sizeof(*fails))) == NULL ||
 	    (sc_threads = calloc(nprocs, sizeof(*sc_threads))) == NULL ||
 	    (sc_idle = calloc(nprocs, sizeof(*sc_idle))) == NULL ||
 	    (sc_since = calloc(nprocs, sizeof(*sc_since))) == NULL)
@@ -559,7 +561,7 @@ ended(unsigned i, int st, uint64_t now)
 {
 	struct proc *p = &S.procs[i];
 	struct pa_proc *rp = &S.r.procs[i];
-	char how[96];
+	char how[96], again[48];
 	uint64_t up = now - p->p_started_ns;
 	pid_t pid = p->p_pid;
 
@@ -586,11 +588,19 @@ ended(unsigned i, int st, uint64_t now)
 		roll_pause_ns = now + RESTART_GAP;
 	} else {
 		p->p_state = P_RESTART;
-		logx(WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 2 : 1,
-		    "handler %u pid %ld %s after %llu.%03llus; restarting%s",
+		/* A crash loop: say so, then only now and then. */
+		fails[i] = up < RESTART_GAP ? fails[i] + 1 : 0;
+		if (fails[i] > 1)
+			snprintf(again, sizeof(again), " (%u quick failures "
+			    "in a row)", fails[i]);
+		else
+			again[0] = '\0';
+		logx((WIFEXITED(st) && WEXITSTATUS(st) == 0) ||
+		    (fails[i] > 3 && fails[i] % 60 != 0) ? 2 : 1,
+		    "handler %u pid %ld %s after %llu.%03llus; restarting%s%s",
 		    i, (long)pid, how, (unsigned long long)(up / SEC),
 		    (unsigned long long)(up % SEC / 1000000),
-		    may_start(p, now) ? "" : " in a second");
+		    may_start(p, now) ? "" : " in a second", again);
 		if (may_start(p, now))
 			spawn(i, now);
 	}
