@@ -158,10 +158,25 @@ pa_region_unmap(struct pa_region *r)
 	r->slots = NULL;
 }
 
+/*
+ * The slots the header announces and the mapping really holds: any
+ * handler can write the header, so its nslots is never trusted alone.
+ */
+static uint32_t
+slots_mapped(const struct pa_region *r)
+{
+	size_t off = (size_t)((const char *)r->slots - (const char *)r->hdr);
+	size_t fit = r->size > off ? (r->size - off) / sizeof(struct pa_slot) :
+	    0;
+	uint32_t n = PA_LOAD(&r->hdr->nslots);
+
+	return n < fit ? n : (uint32_t)fit;
+}
+
 int
 pa_slot_claim(struct pa_region *r, uint32_t proc, pid_t pid, pid_t tid)
 {
-	uint32_t i, n = r->hdr->nslots, expect;
+	uint32_t i, n = slots_mapped(r), expect;
 	struct pa_slot *s;
 
 	for (i = 0; i < n; i++) {
@@ -226,7 +241,7 @@ pa_slot_get_peer(const struct pa_slot *s, char *buf, size_t len)
 void
 pa_slot_release_proc(struct pa_region *r, uint32_t proc)
 {
-	uint32_t i, n = r->hdr->nslots, st;
+	uint32_t i, n = slots_mapped(r), st;
 
 	for (i = 0; i < n; i++) {
 		st = PA_LOAD(&r->slots[i].state);

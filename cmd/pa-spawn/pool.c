@@ -229,7 +229,7 @@ static void
 scan_slots(void)
 {
 	const struct pa_slot *s;
-	uint32_t j, st, pr, n = S.r.hdr->nslots;
+	uint32_t j, st, pr, n = pa_ctl_nslots(&S.r);
 	uint64_t since;
 
 	memset(sc_threads, 0, S.nprocs * sizeof(*sc_threads));
