@@ -12,6 +12,7 @@
  *   queue   how many connections wait in a listener's accept queue
  *   ucspi   the environment PROG receives
  *   handler the wait/accept/serve protocol of a handler thread
+ *   proxy   the PROXY protocol header before a connection's data
  *   ctl     the control protocol between pa-ctl and pa-spawn
  */
 #ifndef PA_H
@@ -388,6 +389,101 @@ void		 pa_worker_end(struct pa_worker *);
 /* The slot index (-1 alone) and its counters (accepted, futile, ...). */
 int		 pa_worker_slot(const struct pa_worker *);
 const struct pa_slot *pa_worker_counters(const struct pa_worker *);
+
+/* ---------------------------------------------------------------- proxy */
+
+/*
+ * The PROXY protocol, v1 (text) and v2 (binary), as HAProxy's
+ * proxy-protocol.txt defines it: what a load balancer sends before the
+ * client's first byte.  pa_proxy_parse() is a pure function over a
+ * buffer; pa_proxy_read() reads exactly one header from a connection, so
+ * that the next byte read is the client's first.
+ *
+ * v1: "PROXY TCP4|TCP6 SRC DST SPORT DPORT\r\n" or "PROXY UNKNOWN ...\r\n",
+ * 107 bytes at most, single spaces, ports 0-65535 without leading zeros.
+ * v2: the 12-byte signature, version 2, command LOCAL or PROXY, family
+ * UNSPEC, INET, INET6 or UNIX, a 16-bit length, the addresses, TLVs
+ * (checked for their bounds, otherwise skipped; the CRC32C TLV is not
+ * verified).  LOCAL, UNSPEC and UNKNOWN mean: use the connection's own
+ * addresses (p->local is set).
+ */
+#define PA_PROXY_V1_MAX	107		/* a v1 line, CRLF included */
+#define PA_PROXY_V2_HDR	16		/* signature, ver/cmd, fam, len */
+#define PA_PROXY_MAX	(PA_PROXY_V2_HDR + 65535)
+
+enum pa_proxy_err {
+	PA_PROXY_OK = 0,
+	PA_PROXY_SHORT,		/* a valid beginning: p->len bytes are
+				   worth having before the next call */
+	PA_PROXY_NOTPROXY,	/* neither signature */
+	PA_PROXY_V1LONG,	/* no CRLF within 107 bytes */
+	PA_PROXY_V1PROTO,	/* not TCP4, TCP6 nor UNKNOWN */
+	PA_PROXY_V1FORMAT,	/* fields, spaces or the CRLF malformed */
+	PA_PROXY_V1ADDR,	/* an address that is not of its family */
+	PA_PROXY_V1PORT,	/* a port not 0-65535 */
+	PA_PROXY_V2VERSION,	/* version not 2 */
+	PA_PROXY_V2COMMAND,	/* command not LOCAL nor PROXY */
+	PA_PROXY_V2FAMILY,	/* unknown family or transport */
+	PA_PROXY_V2SHORT,	/* address block shorter than its family's */
+	PA_PROXY_V2TLV,		/* a TLV runs past the header */
+	PA_PROXY_CLOSED,	/* pa_proxy_read: EOF inside the header */
+	PA_PROXY_TIMEOUT,	/* pa_proxy_read: the time limit passed */
+	PA_PROXY_ERRNO		/* pa_proxy_read: a system call failed */
+};
+
+struct pa_proxy {
+	int			 version;	/* 1 or 2 */
+	int			 local;		/* 1: keep the connection's
+						   own addresses */
+	int			 family;	/* AF_INET, AF_INET6, AF_UNIX,
+						   AF_UNSPEC */
+	int			 transport;	/* SOCK_STREAM, SOCK_DGRAM, 0 */
+	struct sockaddr_storage	 src, dst;	/* when !local */
+	socklen_t		 srclen, dstlen;
+	size_t			 len;		/* bytes of the header */
+	size_t			 tlv;		/* offset of the first TLV */
+	unsigned		 ntlv;		/* TLVs seen (v2) */
+};
+
+/*
+ * Parse the header at the start of buf (len bytes).  PA_PROXY_OK: p filled
+ * in, p->len the header's length (the payload starts at buf + p->len).
+ */
+enum pa_proxy_err pa_proxy_parse(const void *buf, size_t len,
+	    struct pa_proxy *p);
+const char	*pa_proxy_str(enum pa_proxy_err);
+
+/*
+ * Read one header from the connected socket fd within timeout_ms,
+ * consuming exactly its bytes (MSG_PEEK first, then recv of what belongs
+ * to the header).  buf (PA_PROXY_MAX bytes at most useful; at least
+ * PA_PROXY_V2_HDR + 216) receives the header; a longer v2 header is
+ * refused as PA_PROXY_V2TLV only if buf cannot hold it.
+ */
+enum pa_proxy_err pa_proxy_read(int fd, int timeout_ms, void *buf,
+	    size_t bufsize, struct pa_proxy *p);
+
+/*
+ * Put the addresses of a parsed header into u (after pa_ucspi_set()):
+ * TCPREMOTEIP/PORT, TCPLOCALIP/PORT and the peer text.  For a local
+ * header (or a unix family) the connection's own local address is
+ * restored from fd.  A unix listener keeps its UNIX variables.
+ */
+int		 pa_proxy_ucspi(struct pa_ucspi *, int fd,
+	    const struct pa_proxy *);
+
+/* An address with a prefix length: "10.0.0.0/8", "::1", "[fd00::]/8". */
+struct pa_proxy_net {
+	int		family;		/* AF_INET or AF_INET6 */
+	unsigned	bits;
+	uint8_t		addr[16];
+};
+
+/* 0, or -1 (EINVAL) if text is not an address with an optional /bits. */
+int		 pa_proxy_net_parse(const char *, struct pa_proxy_net *);
+/* 1 if sa (v4-mapped IPv6 counts as IPv4) is inside one of the n nets. */
+int		 pa_proxy_net_match(const struct pa_proxy_net *, size_t n,
+	    const struct sockaddr *);
 
 /* ------------------------------------------------------------------ ctl */
 

@@ -27,3 +27,7 @@ load helper
 @test "unit: the handler protocol: attach, slot states, readiness, futile wake-ups, stop, retire, drain, alone" {
 	run_unit t_handler
 }
+
+@test "unit: the PROXY protocol v1 and v2 parser, the exact header reader, peer networks" {
+	run_unit t_proxy
+}
