@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "pa.h"
+#include "proxy.h"
 
 #define GRACE_MS	1000	/* after the time limit: TERM, then KILL */
 #define STRAY_MS	200	/* idle threads stuck in a blocking accept */
@@ -127,29 +128,36 @@ logc(int e, const char *fmt, ...)
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: pa-handler [-hqv] [-B banner] [-l localname] "
-	    "[-m maxconn] [-T seconds] [-t threads] prog [arg ...]\n");
+	fprintf(stderr, "usage: pa-handler [-hPqv] [-B banner] [-l localname] "
+	    "[-m maxconn] [-p net] [-T seconds] [-t threads] [-w seconds] "
+	    "prog [arg ...]\n");
 	exit(100);
 }
 
 static void __attribute__((noreturn))
 help(void)
 {
-	printf("usage: pa-handler [-hqv] [-B banner] [-l localname] "
-	    "[-m maxconn] [-T seconds] [-t threads] prog [arg ...]\n"
+	printf("usage: pa-handler [-hPqv] [-B banner] [-l localname] "
+	    "[-m maxconn] [-p net] [-T seconds] [-t threads] [-w seconds] "
+	    "prog [arg ...]\n"
 	    "  -B banner     write banner to each connection before prog "
 	    "starts\n"
 	    "  -h            print this help and exit\n"
 	    "  -l localname  set TCPLOCALHOST=localname for prog\n"
 	    "  -m maxconn    exit after about maxconn connections (+-10%%), "
 	    "to be replaced\n"
+	    "  -P            each connection starts with a PROXY header (v1 "
+	    "or v2)\n"
+	    "  -p net        with -P: only peers in net (ADDRESS[/BITS], "
+	    "repeatable)\n"
 	    "  -q            quiet: fatal errors only\n"
 	    "  -T seconds    kill prog after seconds (TERM, then KILL 1 s "
 	    "later)\n"
 	    "  -t threads    handler threads, each with its own slot "
 	    "(default 1)\n"
 	    "  -v            more log lines: connections (tcpserver's pid/ok/"
-	    "end), counters\n");
+	    "end), counters\n"
+	    "  -w seconds    with -P: time limit for the header (default 3)\n");
 	exit(0);
 }
 
@@ -250,6 +258,11 @@ serve(struct thr *t, int fd, const struct sockaddr *peer, socklen_t peerlen)
 	if (pa_ucspi_set(&t->t_u, fd, peer, peerlen) == -1) {
 		if (vflag >= 2)
 			logw("connection: cannot read its addresses");
+		close(fd);
+		return;
+	}
+	/* -P: the header first; the UCSPI values become the client's. */
+	if (proxyflag && proxy_take(&t->t_u, fd, peer, vflag) == -1) {
 		close(fd);
 		return;
 	}
@@ -500,7 +513,7 @@ main(int argc, char *argv[])
 	long long m = 0;
 
 	setproctitle_init(argc, argv, environ);
-	while ((ch = getopt(argc, argv, "+B:hl:m:qT:t:v")) != -1) {
+	while ((ch = getopt(argc, argv, "+B:hl:m:Pp:qT:t:vw:")) != -1) {
 		switch (ch) {
 		case 'B':
 			banner = optarg;
@@ -519,6 +532,12 @@ main(int argc, char *argv[])
 			if (errstr != NULL)
 				errx(100, "-m %s: %s", optarg, errstr);
 			break;
+		case 'P':
+			proxyflag = 1;
+			break;
+		case 'p':
+			proxy_allow(optarg);
+			break;
 		case 'q':
 			vflag = 0;
 			break;
@@ -536,6 +555,9 @@ main(int argc, char *argv[])
 		case 'v':
 			vflag++;
 			break;
+		case 'w':
+			proxy_timeout(optarg);
+			break;
 		default:
 			usage();
 		}
@@ -544,6 +566,7 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		usage();
+	proxy_check();
 	progv = argv;
 	maxconn = m > 0 ? jitter((unsigned long)m) : 0;
 
