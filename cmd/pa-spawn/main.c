@@ -685,6 +685,28 @@ pidfile(void)
 		err(111, "pidfile %s", pidpath);
 }
 
+/*
+ * The control socket: fatal if -c named it; the default path may be
+ * held by another pool, which is worth a warning only.
+ */
+static void
+control(void)
+{
+	const char *why;
+	int given = S.ctl_path != NULL;
+
+	if (!given)
+		S.ctl_path = ctl_default_path();
+	if (ctl_open(S.ctl_path) == 0)
+		return;
+	why = errno == EADDRINUSE ? "in use by another pa-spawn" :
+	    strerror(errno);
+	if (given)
+		errx(111, "control socket %s: %s", S.ctl_path, why);
+	logx(1, "control socket %s: %s; running without one (-c names "
+	    "another)", S.ctl_path, why);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -712,14 +734,7 @@ main(int argc, char *argv[])
 	if (pool_init(nprocs) == -1)
 		err(111, "shared region for %u handlers", nprocs);
 	setup_loop();
-	if (S.ctl_path == NULL)
-		S.ctl_path = ctl_default_path();
-	if (ctl_open(S.ctl_path) == -1) {
-		if (errno == EBUSY)
-			errx(111, "control socket %s: in use by another "
-			    "pa-spawn (-c names another path)", S.ctl_path);
-		err(111, "control socket %s", S.ctl_path);
-	}
+	control();
 	if (userspec != NULL || Uflag)
 		drop(uid, gid);
 
