@@ -528,3 +528,18 @@ exits0() {
 	wait_for 5 is Z idle 1
 	[ "$(tcp_get 127.0.0.1 "$port")" = ok ]
 }
+
+@test "HUP at the ceiling (-m 2 -M 2 -n 2) retires first and still replaces every handler" {
+	pool C -m 2 -M 2 -n 2 pa-handler sh -c 'echo ok'
+	wait_for 5 is C idle 2
+	local spawner=$PA_PID before h
+	before=$(kids "$spawner")
+	kill -HUP "$spawner"
+	wait_for 10 is C generation 1
+	for h in $before; do
+		wait_for 10 eval '! is_kid "$spawner" "$h"'
+	done
+	wait_for 5 is C idle 2
+	nkids "$spawner" 2
+	[ "$(tcp_get 127.0.0.1 "$port")" = ok ]
+}

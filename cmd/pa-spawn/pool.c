@@ -256,7 +256,7 @@ scan_slots(void)
  * The entry to give up: one not running first, then an idle handler
  * (the one idle longest: every thread idle, the latest of them idle
  * since the oldest time), then one still starting, then a busy one
- * (fewest threads busy).  Only entries of an older generation if old.
+ * (fewest threads busy).  If old, only handlers of an older generation.
  */
 static int
 pick_victim(int old)
@@ -269,7 +269,9 @@ pick_victim(int old)
 	scan_slots();
 	for (i = 0; i < S.nprocs; i++) {
 		p = &S.procs[i];
-		if (!wanted(p) || (old && p->p_generation == S.generation))
+		/* An entry due to restart will run the new generation. */
+		if (!wanted(p) || (old && (p->p_generation == S.generation ||
+		    p->p_state == P_RESTART)))
 			continue;
 		if (p->p_state == P_RESTART) {
 			if (down == -1)
@@ -428,20 +430,23 @@ pool_start(unsigned n)
 static void
 roll_step(uint64_t now)
 {
-	unsigned i, old = 0, inflight = 0, nfree = 0;
+	const struct proc *p;
+	unsigned i, old = 0, inflight = 0, nfree = 0, unsettled = 0;
 	int k;
 
 	if (!rolling || S.draining)
 		return;
 	for (i = 0; i < S.nprocs; i++) {
-		if (S.procs[i].p_replacing)
+		p = &S.procs[i];
+		if (p->p_replacing)
 			inflight++;
-		else if (wanted(&S.procs[i]) &&
-		    S.procs[i].p_state != P_RESTART &&
-		    S.procs[i].p_generation != S.generation)
+		else if (wanted(p) && p->p_state != P_RESTART &&
+		    p->p_generation != S.generation)
 			old++;
-		if (S.procs[i].p_state == P_FREE)
+		if (p->p_state == P_FREE)
 			nfree++;
+		else if (p->p_state != P_READY)
+			unsettled++;
 	}
 	if (old == 0) {
 		if (inflight == 0) {
@@ -455,8 +460,8 @@ roll_step(uint64_t now)
 		return;
 	while (inflight < ROLL_MAX && inflight < old) {
 		if ((k = pick_free(now, 1)) == -1) {
-			if (inflight == 0 && nfree == 0 &&
-			    count_alive() == pool_count() &&
+			/* Retire first only while every other one waits. */
+			if (inflight == 0 && nfree == 0 && unsettled == 0 &&
 			    (k = pick_victim(1)) != -1) {
 				logx(2, "rolling restart: no free entry, "
 				    "retiring handler %d first", k);
@@ -508,8 +513,8 @@ ready(uint32_t i, uint64_t now)
 		if ((k = pick_victim(1)) != -1)
 			retire((unsigned)k, now);
 		balance(NULL, 0, now);
-		roll_step(now);
 	}
+	roll_step(now);
 }
 
 void
