@@ -139,14 +139,15 @@ ev_del(struct ev *ev)
  * queued.  FUTEX_WAKE(n) wakes min(n, sleepers).
  */
 void
-notify(void)
+notify(int event)
 {
 	struct pa_region_hdr *h = S.r.hdr;
 	long n;
 	int w;
 
 	PA_ADD(&h->gen, 1);
-	PA_INC(&h->events);
+	if (event)
+		PA_INC(&h->events);
 	if ((n = pa_queue_len(S.lfd, S.domain)) < 0) {
 		if (queue_unknown++ == 0)
 			logx(1, "accept queue length of %s: %s; waking every "
@@ -158,7 +159,7 @@ notify(void)
 	PA_STORE(&h->queue, (uint64_t)n);
 	if ((uint64_t)n > PA_LOAD(&h->queue_peak))
 		PA_STORE(&h->queue_peak, (uint64_t)n);
-	if (PA_LOAD(&h->idle) == 0)
+	if (event && PA_LOAD(&h->idle) == 0)
 		PA_INC(&h->maxed);
 	if (n > 0 && (w = pa_futex_wake(&h->gen, n > INT_MAX ? INT_MAX :
 	    (int)n)) > 0)
@@ -170,7 +171,7 @@ on_listen(struct ev *ev, uint32_t events)
 {
 	(void)ev;
 	(void)events;
-	notify();
+	notify(1);
 }
 
 static void

@@ -635,7 +635,7 @@ pool_reap(void)
 	roll_step(now);
 	/* A handler woken for a connection may have been the one to go. */
 	if (!S.draining)
-		notify();
+		notify(0);
 	show_title();
 }
 

@@ -27,8 +27,11 @@ void		 pool_stop_now(void);
 int		 pool_done(void);
 
 /* main.c */
-/* The notification: bump the generation, wake as many as are queued. */
-void		 notify(void);
+/*
+ * The notification: bump the generation, wake as many as are queued.
+ * event: a listener event (counted in the region), not a second look.
+ */
+void		 notify(int event);
 /* The first handlers wait: tell the supervisor (fd, $NOTIFY_SOCKET). */
 void		 announce_ready(void);
 /* Tell the supervisor the pool is stopping. */
