@@ -181,6 +181,21 @@ queued() {
 	[ "$status" -eq 0 ]
 }
 
+@test "alone: -t 2 serves two connections at the same time" {
+	local w=$BATS_TEST_TMPDIR/w c1 c2
+	mkdir "$w"
+	alone h 127.0.0.1:0 -t 2 h-wait.sh "$w" 2
+	tcp_get 127.0.0.1 "$PORT" >"$BATS_TEST_TMPDIR/r1" &
+	c1=$!
+	tcp_get 127.0.0.1 "$PORT" >"$BATS_TEST_TMPDIR/r2" &
+	c2=$!
+	wait_for 5 inside_is "$w" 2
+	touch "$w/release"
+	wait "$c1" "$c2"
+	[ "$(cat "$BATS_TEST_TMPDIR/r1")" = "inside 2" ]
+	[ "$(cat "$BATS_TEST_TMPDIR/r2")" = "inside 2" ]
+}
+
 @test "alone: TERM lets the connection in hand finish, then exits 0" {
 	mkdir "$BATS_TEST_TMPDIR/w"
 	alone h 127.0.0.1:0 h-wait.sh "$BATS_TEST_TMPDIR/w" 1
