@@ -22,6 +22,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -750,6 +751,7 @@ reply(struct client *c, size_t i, const char *line, size_t len)
 static void
 client_read(struct client *c, size_t i)
 {
+	struct pollfd pfd;
 	char *nl, junk[4096];
 	ssize_t n;
 
@@ -767,7 +769,18 @@ client_read(struct client *c, size_t i)
 		return;
 	}
 	if (n == 0) {
-		/* End of input: what came is the request, newline or not. */
+		/*
+		 * End of input: what came is the request, newline or not,
+		 * if the peer only half-closed.  A peer gone altogether
+		 * (POLLHUP: closed, killed) may have been cut off in the
+		 * middle of its line ("set 1" of "set 16"): not acted on.
+		 */
+		pfd.fd = c->c_fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP)) {
+			client_free(c);
+			return;
+		}
 		reply(c, i, c->c_in, c->c_len);
 		return;
 	}
