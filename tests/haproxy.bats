@@ -117,8 +117,8 @@ get() {
 	node a 10.200.1.2
 	node b 10.200.2.2
 	haproxy_start
-	local i seen=
-	for i in 1 2 3 4; do
+	local _ seen=
+	for _ in 1 2 3 4; do
 		run -0 get
 		echo "$output"
 		[[ ${lines[0]} =~ ^N=([ab])\ R=10\.200\.3\.1\ L=10\.200\.3\.2:8080$ ]]
@@ -127,7 +127,7 @@ get() {
 	done
 	[[ $seen == *a* && $seen == *b* ]]
 	# Health checks arrive as LOCAL headers and are no drops.
-	! grep -q 'proxy: dropped' "$T/a.err" "$T/b.err"
+	run -1 grep -q 'proxy: dropped' "$T/a.err" "$T/b.err"
 }
 
 @test "haproxy: SIGKILL of one node, once the check notices, every request succeeds on the other" {
@@ -136,8 +136,8 @@ get() {
 	haproxy_start
 	kill -KILL "$(cat "$T/a.pid")"
 	wait_for 10 status a DOWN
-	local i
-	for i in $(seq 10); do
+	local _
+	for _ in $(seq 10); do
 		run -0 get
 		[[ ${lines[0]} == "N=b R=10.200.3.1 L=10.200.3.2:8080" ]]
 		[ "${lines[1]}" = "in=hello" ]

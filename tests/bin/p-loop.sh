@@ -19,4 +19,4 @@ while [ ! -e "$stop" ]; do
 done
 { echo "$ok ok, $bad failed"; cat "$out.nodes"; } >"$out.tmp"
 mv "$out.tmp" "$out"
-echo done >>"$out"
+echo "done" >>"$out"
