@@ -543,3 +543,41 @@ exits0() {
 	nkids "$spawner" 2
 	[ "$(tcp_get 127.0.0.1 "$port")" = ok ]
 }
+
+@test "USR2 executes a rebuilt pa-spawn in place: same pid, socket and handlers, no failed connection" {
+	cp "$PA_BIN/pa-spawn" "$T/pa-spawn"
+	pa_start R pa-listen -1 127.0.0.1:0 "$T/pa-spawn" -c "$T/R.ctl" \
+	    -p "$T/R.pidfile" -n 2 pa-handler sh -c 'echo ok'
+	getport R
+	local spawner=$PA_PID before
+	wait_for 5 is R idle 2
+	kill -TTIN "$spawner"
+	wait_for 5 is R idle 3
+	before=$(kids "$spawner")
+	pa_start L s-loop.sh 127.0.0.1 "$port" "$T/stop" "$T/loop"
+	wait_for 10 test -s "$T/loop"
+	# A rebuilt binary replaces the old one on disk.
+	cp "$PA_BIN/pa-spawn" "$T/pa-spawn.new"
+	mv "$T/pa-spawn.new" "$T/pa-spawn"
+	[[ $(readlink "/proc/$spawner/exe") == *"(deleted)" ]]
+	kill -USR2 "$spawner"
+	wait_for 5 test "/proc/$spawner/exe" -ef "$T/pa-spawn"
+	wait_for 5 is R target 3
+	[ "$(kids "$spawner")" = "$before" ]
+	[ "$(cat "$T/R.pidfile")" = "$spawner" ]
+	touch "$T/stop"
+	wait_for 15 grep -qx 'done' "$T/loop"
+	cat "$T/loop"
+	grep -q " 0 failed" "$T/loop"
+	kill -TERM "$spawner"
+	exits0 "$spawner"
+}
+
+@test "USR2 after -u is refused with a warning; the pool goes on" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	pool U -n 1 -u nobody pa-handler sh -c 'echo ok'
+	wait_for 5 is U idle 1
+	kill -USR2 "$PA_PID"
+	wait_for 5 haslog U "USR2: re-exec needs the privileges given up"
+	[ "$(tcp_get 127.0.0.1 "$port")" = ok ]
+}

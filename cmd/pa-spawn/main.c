@@ -57,6 +57,13 @@ static const char *userspec;		/* -u */
 static int	 Uflag;			/* -U */
 static unsigned	 nhandlers;		/* -n */
 static int	 nflag;
+static char	**orig_argv;		/* for a re-exec */
+static int	 dropped;		/* -u or -U done */
+static const char *adopting;		/* $PA_SPAWN_STATE: after a re-exec */
+
+static void	 adopt_listener(void);
+static void	 describe_listener(void);
+static void	 reexec(void);
 
 static void __attribute__((__noreturn__))
 usage(void)
@@ -205,6 +212,9 @@ on_signal(struct ev *ev, uint32_t events)
 			break;
 		case SIGTERM:
 			pool_stop();
+			break;
+		case SIGUSR2:
+			reexec();
 			break;
 		case SIGTTIN:
 		case SIGTTOU:
@@ -418,16 +428,16 @@ drop(uid_t uid, gid_t gid)
 	if (uid != 0 && setuid(0) != -1)
 		errx(101, "setuid 0 still works after dropping to uid %lu",
 		    (unsigned long)uid);
+	dropped = 1;
 	logx(2, "running as uid %lu gid %lu", (unsigned long)uid,
 	    (unsigned long)gid);
 }
+
 
 /* The listening socket (contract 1), moved above fd 5, non-blocking. */
 static void
 take_listener(void)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
 	char why[256];
 	int fd, nfd;
 
@@ -442,6 +452,16 @@ take_listener(void)
 	S.lfd = nfd;
 	if (fcntl(S.lfd, F_SETFL, fcntl(S.lfd, F_GETFL) | O_NONBLOCK) == -1)
 		err(111, "listening socket: O_NONBLOCK");
+	describe_listener();
+}
+
+/* The listener's family and address, for the notification and logs. */
+static void
+describe_listener(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
 	len = sizeof(S.domain);
 	if (getsockopt(S.lfd, SOL_SOCKET, SO_DOMAIN, &S.domain, &len) == -1)
 		err(111, "listening socket: SO_DOMAIN");
@@ -466,6 +486,7 @@ setup_loop(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGTTIN);
 	sigaddset(&set, SIGTTOU);
+	sigaddset(&set, SIGUSR2);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
 		err(111, "sigprocmask");
 	signal(SIGPIPE, SIG_IGN);
@@ -662,13 +683,88 @@ inherited(void)
 			err(111, "/dev/null");
 	if (readyfd == 3 && getenv("LISTEN_FDS") != NULL)
 		errx(100, "-d 3: fd 3 is the listening socket");
-	take_listener();
+	if (adopting != NULL)
+		adopt_listener();
+	else
+		take_listener();
 	if (readyfd > 2 && fcntl(readyfd, F_SETFD, FD_CLOEXEC) == -1)
 		err(111, "-d %d", readyfd);
 	if ((v = getenv("NOTIFY_SOCKET")) != NULL && *v != '\0' &&
 	    (notify_path = strdup(v)) == NULL)
 		err(111, "strdup");
 	unsetenv("NOTIFY_SOCKET");
+}
+
+/* After a re-exec: the listener the previous image kept open. */
+static void
+adopt_listener(void)
+{
+	const char *v, *errstr;
+
+	if ((v = getenv("PA_SPAWN_LFD")) == NULL)
+		errx(101, "re-exec: PA_SPAWN_STATE without PA_SPAWN_LFD");
+	S.lfd = (int)strtonum(v, 6, INT_MAX, &errstr);
+	if (errstr != NULL || pa_sd_is_listener(S.lfd) != 1)
+		errx(101, "re-exec: PA_SPAWN_LFD=%s is no listening socket", v);
+	if (fcntl(S.lfd, F_SETFD, FD_CLOEXEC) == -1)
+		err(111, "listening socket: F_SETFD");
+	unsetenv("PA_SPAWN_LFD");
+	describe_listener();
+}
+
+/*
+ * USR2: execute pa-spawn afresh (a new binary) in this same process:
+ * the pid, the socket and the handlers, which stay its children, are
+ * kept; the new image adopts them (pool_adopt()).  Not after -u/-U:
+ * the new image could not redo what needed the privileges.
+ */
+static void
+reexec(void)
+{
+	char state[128], lfd[16];
+	int e;
+
+	if (S.draining) {
+		logx(1, "USR2: stopping; no re-exec");
+		return;
+	}
+	if (dropped) {
+		logx(1, "USR2: re-exec needs the privileges given up with "
+		    "-u or -U; restart pa-spawn instead");
+		return;
+	}
+	snprintf(lfd, sizeof(lfd), "%d", S.lfd);
+	if (pool_keep(1, state, sizeof(state)) == -1 ||
+	    fcntl(S.lfd, F_SETFD, 0) == -1 ||
+	    (readyfd > 2 && fcntl(readyfd, F_SETFD, 0) == -1) ||
+	    setenv("PA_SPAWN_STATE", state, 1) == -1 ||
+	    setenv("PA_SPAWN_LFD", lfd, 1) == -1 ||
+	    (notify_path != NULL &&
+	    setenv("NOTIFY_SOCKET", notify_path, 1) == -1)) {
+		e = errno;
+		goto undo;
+	}
+	logx(2, "USR2: executing %s afresh", orig_argv[0]);
+	ctl_close();
+	if (pfh != NULL)
+		pidfile_close(pfh);
+	execvp(orig_argv[0], orig_argv);
+	e = errno;
+	pfh = NULL;
+	if (pidpath != NULL &&
+	    (pfh = pidfile_open(pidpath, 0644, NULL)) != NULL)
+		(void)pidfile_write(pfh);
+	if (ctl_open(S.ctl_path) == -1)
+		logx(1, "control socket %s: %s", S.ctl_path, strerror(errno));
+undo:
+	logx(1, "USR2: exec %s: %s", orig_argv[0], strerror(e));
+	unsetenv("PA_SPAWN_STATE");
+	unsetenv("PA_SPAWN_LFD");
+	unsetenv("NOTIFY_SOCKET");
+	(void)pool_keep(0, NULL, 0);
+	(void)fcntl(S.lfd, F_SETFD, FD_CLOEXEC);
+	if (readyfd > 2)
+		(void)fcntl(readyfd, F_SETFD, FD_CLOEXEC);
 }
 
 static void
@@ -715,15 +811,31 @@ main(int argc, char *argv[])
 	unsigned nprocs;
 	uid_t uid = 0;
 	gid_t gid = 0;
+	int ch;
 
+	if ((orig_argv = reallocarray(NULL, (size_t)argc + 1,
+	    sizeof(*orig_argv))) == NULL)
+		err(111, "malloc");
+	for (ch = 0; ch < argc; ch++)
+		if ((orig_argv[ch] = strdup(argv[ch])) == NULL)
+			err(111, "strdup");
+	orig_argv[argc] = NULL;
+	if ((adopting = getenv("PA_SPAWN_STATE")) != NULL &&
+	    (adopting = strdup(adopting)) == NULL)
+		err(111, "strdup");
+	unsetenv("PA_SPAWN_STATE");
 	setproctitle_init(argc, argv, environ);
 	argc -= options(argc, argv);
 	argv += optind;
 	if (argc < 1)
 		usage();
 	nprocs = sizing();
-	if (readyfd != -1 && fcntl(readyfd, F_GETFD) == -1)
-		errx(100, "-d %d: descriptor not open", readyfd);
+	/* After a re-exec, a -d descriptor already written to is gone. */
+	if (readyfd != -1 && fcntl(readyfd, F_GETFD) == -1) {
+		if (adopting == NULL)
+			errx(100, "-d %d: descriptor not open", readyfd);
+		readyfd = -1;
+	}
 	if (userspec != NULL || Uflag)
 		identity(userspec, Uflag, &uid, &gid);
 	S.argv = argv;
@@ -732,16 +844,28 @@ main(int argc, char *argv[])
 	/* Everything privileged: pidfile, region, loop, control socket. */
 	if (pidpath != NULL)
 		pidfile();
-	if (pool_init(nprocs) == -1)
-		err(111, "shared region for %u handlers", nprocs);
-	setup_loop();
+	if (adopting != NULL) {
+		/* The region and handlers of the previous image. */
+		if (pool_adopt(adopting) == -1)
+			err(101, "re-exec: adopting the pool (%s)", adopting);
+		setup_loop();
+	} else {
+		if (pool_init(nprocs) == -1)
+			err(111, "shared region for %u handlers", nprocs);
+		setup_loop();
+	}
 	control();
 	if (userspec != NULL || Uflag)
 		drop(uid, gid);
 
-	logx(2, "%u handlers on %s: %s", nhandlers, S.addr, argv[0]);
 	next_scale_ns = pa_now_ns() + SCALE_TICK;
-	pool_start(nhandlers);
+	if (adopting != NULL)
+		logx(2, "executed afresh: %u handlers on %s", pool_count(),
+		    S.addr);
+	else {
+		logx(2, "%u handlers on %s: %s", nhandlers, S.addr, argv[0]);
+		pool_start(nhandlers);
+	}
 	show_title();
 	loop();
 	finish();

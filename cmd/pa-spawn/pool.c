@@ -49,6 +49,8 @@ static unsigned	*fails;		/* per entry: quick failures in a row */
 static unsigned	*sc_threads, *sc_idle;
 static uint64_t	*sc_since;
 
+static void	 balance(char *, size_t, uint64_t);
+
 static int
 alive(const struct proc *p)
 {
@@ -64,11 +66,12 @@ wanted(const struct proc *p)
 	    p->p_state == P_RESTART) && !p->p_replacing;
 }
 
-int
-pool_init(unsigned nprocs)
+/* procs[] and the per-entry arrays, and the processors for -a. */
+static int
+pool_alloc(unsigned nprocs)
 {
 	cpu_set_t set;
-	int p[2], c;
+	int c;
 
 	if ((S.procs = calloc(nprocs, sizeof(*S.procs))) == NULL ||
 	    (killed = calloc(nprocs, 1)) == NULL ||
@@ -78,6 +81,24 @@ pool_init(unsigned nprocs)
 	    (sc_since = calloc(nprocs, sizeof(*sc_since))) == NULL)
 		return -1;
 	S.nprocs = nprocs;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+		if ((cpus = reallocarray(NULL, CPU_SETSIZE,
+		    sizeof(*cpus))) == NULL)
+			return -1;
+		for (c = 0; c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &set))
+				cpus[ncpus++] = c;
+	}
+	return 0;
+}
+
+int
+pool_init(unsigned nprocs)
+{
+	int p[2];
+
+	if (pool_alloc(nprocs) == -1)
+		return -1;
 	if (pa_region_create(&S.r, nprocs, PA_SLOTS_MAX) == -1)
 		return -1;
 	/*
@@ -90,14 +111,96 @@ pool_init(unsigned nprocs)
 		return -1;
 	readyr = p[0];
 	readyw = p[1];
-	if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-		if ((cpus = reallocarray(NULL, CPU_SETSIZE,
-		    sizeof(*cpus))) == NULL)
+	return 0;
+}
+
+/*
+ * Re-exec of pa-spawn: what the next image needs besides the listener,
+ * "REGIONFD,READYR,READYW,TARGET,ANNOUNCED", with the three descriptors
+ * made inheritable.  pool_keep(0) undoes it if the exec fails.
+ */
+int
+pool_keep(int keep, char *buf, size_t len)
+{
+	int fds[3] = { S.r.fd, readyr, readyw }, k;
+
+	for (k = 0; k < 3; k++)
+		if (fcntl(fds[k], F_SETFD, keep ? 0 : FD_CLOEXEC) == -1)
 			return -1;
-		for (c = 0; c < CPU_SETSIZE; c++)
-			if (CPU_ISSET(c, &set))
-				cpus[ncpus++] = c;
+	if (buf != NULL)
+		snprintf(buf, len, "%d,%d,%d,%u,%d", S.r.fd, readyr, readyw,
+		    S.target, announced);
+	return 0;
+}
+
+/*
+ * The other side of pool_keep(): map the region, take the pipe, and
+ * rebuild procs[] from the region's table of handler processes, which
+ * are still this process's children.  The generation starts again.
+ */
+int
+pool_adopt(const char *state)
+{
+	struct pa_region_hdr *h;
+	struct pa_proc *rp;
+	struct proc *p;
+	uint64_t now = pa_now_ns();
+	unsigned i, target;
+	int rfd, rr, rw, ann, n = 0;
+
+	if (sscanf(state, "%d,%d,%d,%u,%d", &rfd, &rr, &rw, &target,
+	    &ann) != 5 || rfd < 0 || rr < 0 || rw < 0) {
+		errno = EINVAL;
+		return -1;
 	}
+	if (fcntl(rfd, F_SETFD, FD_CLOEXEC) == -1 ||
+	    fcntl(rr, F_SETFD, FD_CLOEXEC) == -1 ||
+	    fcntl(rw, F_SETFD, FD_CLOEXEC) == -1)
+		return -1;
+	if (pa_region_map(&S.r, rfd) == -1)
+		return -1;
+	h = S.r.hdr;
+	if (PA_LOAD(&h->spawner_pid) != (int32_t)getpid() ||
+	    target > h->nprocs) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (pool_alloc(h->nprocs) == -1)
+		return -1;
+	readyr = rr;
+	readyw = rw;
+	S.target = target;
+	announced = ann;
+	for (i = 0; i < S.nprocs; i++) {
+		rp = &S.r.procs[i];
+		p = &S.procs[i];
+		if ((p->p_pid = (pid_t)PA_LOAD(&rp->pid)) <= 0) {
+			p->p_pid = 0;
+			continue;
+		}
+		p->p_started_ns = rp->started_ns;
+		if (PA_LOAD(&rp->cmd) == PA_CMD_EXIT) {
+			p->p_state = P_RETIRING;
+			p->p_retire_ns = now;
+		} else
+			p->p_state = PA_LOAD(&rp->ready) ? P_READY :
+			    P_STARTING;
+		n++;
+	}
+	if (!announced) {
+		initial = target;
+		for (i = 0; i < S.nprocs; i++)
+			if (S.procs[i].p_state == P_READY)
+				nready++;
+		if (nready >= initial) {
+			announced = 1;
+			announce_ready();
+		}
+	}
+	logx(2, "adopted %d handlers, target %u", n, target);
+	/* Whatever ended during the exec is reaped now, and replaced. */
+	pool_reap();
+	balance(NULL, 0, now);
 	return 0;
 }
 
