@@ -46,7 +46,7 @@ SCRIPTS	= $(sort .ci/run $(wildcard scripts/*.sh) tests/run tests/helper.bash \
 	  $(wildcard tests/*.bats) $(wildcard tests/bin/*.sh) $(wildcard bench/*.sh))
 
 .PHONY: all units check lint run install uninstall clean deps FORCE \
-	bench bench-progs
+	bench bench-progs fbins fuzz fuzz-short soak
 .SUFFIXES:
 
 all: $(BINS)
@@ -84,6 +84,17 @@ $(B)/unit/%: tests/unit/%.c $(B)/libpa.a $(HDRS)
 
 units: $(UNITS)
 
+# The client programs of the fault suites (tests/bin/f-*.c): next to the
+# units, found by tests/faults.bats through PA_UNITDIR.
+FBINSRC	= $(sort $(wildcard tests/bin/f-*.c))
+FBINS	= $(FBINSRC:tests/bin/%.c=$(B)/fbin/%)
+
+$(B)/fbin/%: tests/bin/%.c $(B)/libpa.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) -o $@ $< $(B)/libpa.a $(LDLIBS)
+
+fbins: $(FBINS)
+
 deps:
 	@sh scripts/deps.sh check
 
@@ -91,7 +102,7 @@ deps:
 # suite against the real programs.  Ends with "check: N passed, N failed".
 check:
 	@sh scripts/deps.sh check
-	@$(MAKE) --no-print-directory all units
+	@$(MAKE) --no-print-directory all units fbins
 	@PA_UNITDIR=$(CURDIR)/$(B)/unit PA_MODE=$(MODE) tests/run
 
 lint:

@@ -1,0 +1,385 @@
+#!/usr/bin/env bats
+# Faults under load: handlers and pa-spawn killed, TERM, descriptor
+# exhaustion, slow and hostile clients, misbehaving PROGs, a handler that
+# scribbles over the region, hostile control requests.  Each scenario
+# runs f-load, a client loop that counts every attempt and its outcome
+# (ok, refused, conntime, reset, empty, timeout, bad, error), so that
+# "nothing lost" is a number; the figures go to $BATS_TEST_TMPDIR/*.res
+# and, with PA_FAULTS_LOG set, are appended to that file (RELIABILITY.md).
+# shellcheck disable=SC2154 # bats' run sets output and status
+
+bats_require_minimum_version 1.5.0
+load helper
+
+T=$BATS_TEST_TMPDIR
+PATH="${PA_UNITDIR%/unit}/fbin:$PATH"
+
+setup() {
+	command -v f-load >/dev/null || skip "f-load not built (make fbins)"
+}
+
+# pool NAME [PA-SPAWN ARGS...]: pa-listen -1 127.0.0.1:0 pa-spawn -c
+# NAME.ctl ARGS...; sets PORT, CTL and POOL.
+pool() {
+	local name=$1
+	shift
+	CTL=$T/$name.ctl
+	pa_start "$name" pa-listen -1 127.0.0.1:0 pa-spawn -c "$CTL" "$@"
+	POOL=$PA_PID
+	PORT=$(wait_port "$name")
+}
+
+# fig KEY: the value of KEY in pa-ctl stat.
+fig() {
+	pa-ctl -c "$CTL" stat 2>/dev/null | sed -n "s/^$1: //p"
+}
+
+is() {
+	[ "$(fig "$1")" = "$2" ]
+}
+
+# ge KEY N: the figure KEY is N or more.
+ge() {
+	local v
+	v=$(fig "$1")
+	[ -n "$v" ] && [ "$v" -ge "$2" ]
+}
+
+# at_target N: N handlers alive, all their threads idle or busy, none
+# starting, draining or gone.
+at_target() {
+	local s
+	s=$(pa-ctl -c "$CTL" stat 2>/dev/null) || return 1
+	[ "$(sed -n 's/^handlers: //p' <<<"$s")" = "$1" ] &&
+	    [ "$(sed -n 's/^starting: //p' <<<"$s")" = 0 ] &&
+	    [ "$(sed -n 's/^draining: //p' <<<"$s")" = 0 ] &&
+	    [ "$(sed -n 's/^gone: //p' <<<"$s")" = 0 ] &&
+	    [ "$(($(sed -n 's/^idle: //p' <<<"$s") +
+	        $(sed -n 's/^busy: //p' <<<"$s")))" -ge "$1" ]
+}
+
+# handlers POOLPID: the pids of its handler processes.
+handlers() {
+	pgrep -P "$1" | sort -n
+}
+
+# load NAME F-LOAD-ARGS...: a client loop in the background, stopped by
+# $T/NAME.stop, its counts in $T/NAME.res.
+load() {
+	local name=$1
+	shift
+	pa_start "$name" f-load -o "$T/$name.res" -s "$T/$name.stop" "$@"
+}
+
+# load_end NAME: stop it and wait for its counts.
+load_end() {
+	touch "$T/$1.stop"
+	wait_for 30 test -s "$T/$1.res"
+	cat "$T/$1.res"
+}
+
+# n FILE KEY: the count KEY in a result line.
+n() {
+	awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' "$1"
+}
+
+# record SCENARIO FILE [NOTE]: print the counts; keep them in
+# $PA_FAULTS_LOG as a table row when that is set.
+record() {
+	echo "$1: $(cat "$2") ${3-}"
+	if [ -n "${PA_FAULTS_LOG-}" ]; then
+		# shellcheck disable=SC2016 # awk's own fields
+		awk -v s="$1" -v note="${3-}" '{
+			printf "| %s | %s | %s | %s | %s | %s |\n", s, $2, $4,
+			    $6, $8 + $10 + $12 + $14 + $16 + $18,
+			    note }' "$2" >>"$PA_FAULTS_LOG"
+	fi
+}
+
+# cpu PID: user + system clock ticks of PID, all its threads.
+cpu() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+queued() {
+	[ "$(ss -Htln "sport = :$PORT" | awk '{print $2}')" -ge "$1" ]
+}
+
+@test "SIGKILL to handlers under load: only what a killed handler held fails, the pool is back at target within 2 s" {
+	pool K -n 4 -g 5 pa-handler echo served
+	wait_for 10 at_target 4
+	load L -c 4 -T 10000 -e served 127.0.0.1 "$PORT"
+	local i victim t0 slow=0 kills=10
+	for ((i = 1; i <= kills; i++)); do
+		wait_for 5 ge accepted $((i * 50))
+		victim=$(handlers "$POOL" | shuf -n 1)
+		kill -KILL "$victim"
+		t0=$SECONDS
+		wait_for 10 ge exited "$i"
+		wait_for 10 at_target 4
+		[ $((SECONDS - t0)) -le 2 ] || slow=$((slow + 1))
+	done
+	load_end L
+	local res=$T/L.res fail
+	fail=$(($(n "$res" reset) + $(n "$res" empty)))
+	record "SIGKILL a handler 10 times, 4 handlers, 4 clients" "$res" \
+	    "$fail reset or empty, at most 1 per kill"
+	[ "$(n "$res" attempted)" -gt 500 ]
+	[ "$fail" -le "$kills" ]
+	[ "$(n "$res" ok)" -eq $(($(n "$res" attempted) - fail)) ]
+	# Never a refusal, a timeout or a wrong reply.
+	[ "$(n "$res" refused)" -eq 0 ]
+	[ "$(n "$res" timeout)" -eq 0 ]
+	[ "$(n "$res" conntime)" -eq 0 ]
+	[ "$(n "$res" bad)" -eq 0 ]
+	[ "$(fig spawned)" -eq $((4 + kills)) ]
+	# Back at target within 2 s every time but once (a slow machine).
+	[ "$slow" -le 1 ]
+	# Every connection the handlers took was accepted in a slot.
+	[ "$(fig accepted)" -ge "$(n "$res" ok)" ]
+}
+
+@test "SIGKILL to pa-spawn: handlers finish what they serve and exit; then the port refuses, no black hole" {
+	pool S -n 2 pa-handler sh -c \
+	    'while [ ! -e "$0" ]; do sleep 0.05; done; echo done' "$T/gate"
+	wait_for 10 at_target 2
+	local hs
+	hs=$(handlers "$POOL")
+	load IN -c 2 -n 2 -T 20000 -e done 127.0.0.1 "$PORT"
+	wait_for 5 is busy 2
+	load Q -c 1 -n 1 -T 20000 -e done 127.0.0.1 "$PORT"
+	wait_for 5 queued 1
+	kill -KILL "$POOL"
+	wait_for 5 dead "$POOL"
+	# The handlers stay for the connections they serve ...
+	for h in $hs; do alive "$h"; done
+	touch "$T/gate"
+	wait_for 20 test -s "$T/IN.res"
+	record "SIGKILL pa-spawn, 2 connections in service" "$T/IN.res"
+	[ "$(n "$T/IN.res" ok)" -eq 2 ]
+	# ... then go, and nothing keeps the port.
+	for h in $hs; do wait_for 5 dead "$h"; done
+	wait_for 5 test -z "$(ss -Htln "sport = :$PORT")"
+	run -0 f-load -n 3 127.0.0.1 "$PORT"
+	[[ "$output" == "attempted 3 ok 0 refused 3 "* ]]
+	# The one left in the queue was told (a reset), not left hanging.
+	wait_for 20 test -s "$T/Q.res"
+	record "SIGKILL pa-spawn, 1 connection queued" "$T/Q.res" "queued: reset when the socket closed"
+	[ "$(n "$T/Q.res" timeout)" -eq 0 ]
+	[ "$(n "$T/Q.res" conntime)" -eq 0 ]
+}
+
+@test "TERM under load: every accepted and queued connection is served, then exit 0" {
+	pool D -n 4 -g 20 pa-handler sh -c 'sleep 0.05; echo served'
+	wait_for 10 at_target 4
+	# More clients than handlers: the accept queue is never empty.
+	load L -c 12 -T 20000 -e served 127.0.0.1 "$PORT"
+	wait_for 10 ge accepted 100
+	wait_for 5 queued 4
+	kill -TERM "$POOL"
+	local rc=0
+	wait_for 25 dead "$POOL"
+	wait "$POOL" || rc=$?
+	load_end L
+	[ "$rc" -eq 0 ]
+	local res=$T/L.res left
+	left=$(sed -n 's/.*exiting with \([0-9]*\) connections still queued.*/\1/p' "$T/D.err")
+	record "TERM under load, 4 handlers, 12 clients" "$res" \
+	    "refused: after the socket closed; ${left:-0} left queued"
+	# Served, or refused once the socket was gone; nothing in between
+	# but what pa-spawn says was left queued.
+	[ "$(n "$res" ok)" -gt 100 ]
+	[ $(($(n "$res" reset) + $(n "$res" empty))) -le "${left:-0}" ]
+	[ "$(n "$res" timeout)" -eq 0 ]
+	[ "$(n "$res" conntime)" -eq 0 ]
+	[ "$(n "$res" bad)" -eq 0 ]
+	[ "$(n "$res" error)" -eq 0 ]
+}
+
+@test "out of descriptors: no busy loop, counted, logged at a bounded rate, full service after" {
+	pool E -n 2 pa-handler -t 2 echo served
+	wait_for 10 at_target 2
+	local hs h free soft c0 c1 t0 t1
+	hs=$(handlers "$POOL")
+	# Each handler's limit drops to its lowest free descriptor number:
+	# accept4 gets EMFILE while the connections wait in the queue.
+	for h in $hs; do
+		free=0
+		while [ -e "/proc/$h/fd/$free" ]; do free=$((free + 1)); done
+		soft=$(prlimit --pid "$h" --nofile --output SOFT --noheadings)
+		prlimit --pid "$h" --nofile="$free:"
+	done
+	c0=0
+	for h in $hs; do c0=$((c0 + $(cpu "$h"))); done
+	t0=$(date +%s%N)
+	load L -c 4 -n 8 -T 30000 -e served 127.0.0.1 "$PORT"
+	wait_for 10 ge lost_emfile 20
+	wait_for 10 ge lost_emfile 60
+	c1=0
+	for h in $hs; do c1=$((c1 + $(cpu "$h"))); done
+	t1=$(date +%s%N)
+	[ "$(fig accepted)" -eq 0 ]
+	# 4 threads backing off 100 ms: about 40 failed accepts a second,
+	# not a spin.  CPU of both handlers together: under 10% of the time.
+	echo "cpu ticks $((c1 - c0)) in $(((t1 - t0) / 1000000)) ms"
+	[ $(((c1 - c0) * 10 * 100)) -le $(((t1 - t0) / 1000000)) ]
+	# Logged once per thread in 10 s, not once per failure.
+	grep -c 'accept (backing off)' "$T/E.err"
+	[ "$(grep -c 'accept (backing off)' "$T/E.err")" -le 4 ]
+	for h in $hs; do
+		prlimit --pid "$h" --nofile="$soft:"
+	done
+	wait_for 20 test -s "$T/L.res"
+	record "descriptors exhausted, then restored" "$T/L.res" \
+	    "$(fig lost_emfile) accepts failed with EMFILE meanwhile"
+	[ "$(n "$T/L.res" ok)" -eq 8 ]
+	[ "$(fig accepted)" -eq 8 ]
+	[ "$(fig spawned)" -eq 2 ]
+}
+
+@test "slow and hostile clients: the time limit frees the handlers, the others wait in the queue and are served" {
+	pool H -n 2 pa-handler -T 1 f-prog.sh
+	wait_for 10 at_target 2
+	# Silent ones and a trickle of one byte a second take both handlers.
+	load SIL -c 3 -n 3 -m silent -T 20000 127.0.0.1 "$PORT"
+	load TRI -c 2 -n 2 -m trickle -w 'hello
+' -T 20000 127.0.0.1 "$PORT"
+	wait_for 5 is busy 2
+	run -0 f-load -c 2 -n 20 -T 30000 -w 'hello
+' -e 'got hello' 127.0.0.1 "$PORT"
+	echo "$output" >"$T/OK.res"
+	# Some reset mid-reply, some vanish at once.
+	run -0 f-load -c 2 -n 10 -m reset -w 'big
+' -T 20000 127.0.0.1 "$PORT"
+	echo "$output" >"$T/RST.res"
+	run -0 f-load -c 4 -n 40 -m vanish 127.0.0.1 "$PORT"
+	echo "$output" >"$T/VAN.res"
+	wait_for 20 test -s "$T/SIL.res"
+	wait_for 20 test -s "$T/TRI.res"
+	record "silent clients, -T 1" "$T/SIL.res" "empty: closed at the time limit"
+	record "one byte a second, -T 1" "$T/TRI.res" "reset: closed at the time limit with input unread"
+	record "well-behaved clients meanwhile" "$T/OK.res"
+	record "reset after the first byte of 4 MB" "$T/RST.res"
+	record "vanish after connect" "$T/VAN.res"
+	[ "$(n "$T/OK.res" ok)" -eq 20 ]
+	[ "$(n "$T/SIL.res" empty)" -eq 3 ]
+	# Killed while the client still sends: a reset, or the end.
+	[ $(($(n "$T/TRI.res" empty) + $(n "$T/TRI.res" reset))) -eq 2 ]
+	[ "$(n "$T/RST.res" ok)" -eq 10 ]
+	[ "$(n "$T/VAN.res" ok)" -eq 40 ]
+	[ "$(grep -c 'time limit of 1s reached' "$T/H.err")" -ge 5 ]
+	wait_for 10 at_target 2
+	[ "$(fig spawned)" -eq 2 ]
+	[ "$(fig exited)" -eq 0 ]
+	[ "$(fig accepted)" -eq 75 ]
+}
+
+@test "PROG crashes, hangs, ignores TERM, closes stdout early, writes megabytes: the handler survives, the pool keeps its size" {
+	pool P -n 2 pa-handler -T 1 f-prog.sh
+	wait_for 10 at_target 2
+	local m
+	for m in crash hang ignore close big hello; do
+		run -0 f-load -c 2 -n 4 -T 20000 -w "$m
+" 127.0.0.1 "$PORT"
+		echo "$output" >"$T/$m.res"
+		record "PROG: $m" "$T/$m.res"
+	done
+	[ "$(n "$T/crash.res" empty)" -eq 4 ]
+	[ "$(n "$T/hang.res" empty)" -eq 4 ]
+	[ "$(n "$T/ignore.res" empty)" -eq 4 ]
+	[ "$(n "$T/close.res" empty)" -eq 4 ]
+	[ "$(n "$T/big.res" ok)" -eq 4 ]
+	[ "$(n "$T/hello.res" ok)" -eq 4 ]
+	# TERM ignored: KILL a second later.
+	[ "$(grep -c 'time limit of 1s reached' "$T/P.err")" -ge 8 ]
+	wait_for 10 at_target 2
+	[ "$(fig spawned)" -eq 2 ]
+	[ "$(fig exited)" -eq 0 ]
+	[ "$(fig accepted)" -eq 24 ]
+	# No PROG left behind.
+	run ! pgrep -f 'sleep 3600'
+}
+
+@test "a handler that scribbles over the whole region crashes neither pa-spawn nor pa-ctl" {
+	cat >"$T/h.sh" <<-'EOF'
+	if [ "$PA_HANDLER" = 1 ]; then exec f-scribble "$$"; fi
+	exec pa-handler echo served
+	EOF
+	pool W -n 2 sh "$T/h.sh"
+	# The scribbler exits at once, is reaped (its slots released) and
+	# restarted once a second: a few rounds.
+	wait_for 10 grep -q 'handler 1 .* exited 3' "$T/W.err"
+	wait_for 10 ge spawned 5
+	alive "$POOL"
+	run -0 pa-ctl -c "$CTL" stat
+	run -0 pa-ctl -c "$CTL" top
+	run -0 pa-ctl -c "$CTL" list
+	run -0 pa-ctl -c "$CTL" -j list
+	run -0 pa-ctl -c "$CTL" -p stat
+	run -0 pa-ctl -c "$CTL" set 3
+	run -0 f-load -n 20 -e served 127.0.0.1 "$PORT"
+	[[ "$output" == "attempted 20 ok 20 "* ]]
+	alive "$POOL"
+	kill -TERM "$POOL"
+	wait_for 10 dead "$POOL"
+	local rc=0
+	wait "$POOL" || rc=$?
+	[ "$rc" -eq 0 ]
+}
+
+@test "hostile control requests: errors or timeouts, and none changes the pool" {
+	pool C -n 2 pa-handler echo served
+	wait_for 10 at_target 2
+	local before after
+	snap() {
+		pa-ctl -c "$CTL" stat | grep -E '^(target|handlers|retiring|min|max|generation|stopping|spawned|exited|grace):'
+	}
+	before=$(snap)
+	# A request cut off by a reset, one cut off by silence, one buried
+	# in an over-long line, one behind binary bytes, one split by a NUL,
+	# and a flood of half-open connections.
+	run -0 python3 - "$CTL" <<-'EOF'
+	import socket, struct, sys, time
+	path = sys.argv[1]
+	def conn():
+	    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+	    s.connect(path)
+	    s.settimeout(6)
+	    return s
+	def reply(s):
+	    try:
+	        return s.recv(4096).decode(errors="replace").split("\n")[0]
+	    except OSError as e:
+	        return "failed: %s" % e
+	out = []
+	s = conn(); s.send(b"set 1"); time.sleep(0.2)
+	s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+	s.close()
+	s = conn(); s.send(b"set 1"); out.append(("half line, silence", reply(s))); s.close()
+	s = conn(); s.send(b"A" * 600 + b"\nstop\n"); out.append(("600 bytes, then stop", reply(s))); s.close()
+	s = conn(); s.send(b"\x00stop\n"); out.append(("NUL, stop", reply(s))); s.close()
+	s = conn(); s.send(b"set\x001\n"); out.append(("set NUL 1", reply(s))); s.close()
+	s = conn(); s.send("set １\n".encode()); out.append(("set fullwidth 1", reply(s))); s.close()
+	s = conn(); s.send(b"set 1\r\r\n"); out.append(("set 1 CR CR", reply(s))); s.close()
+	s = conn(); s.send(b"stop" + b" " * 600 + b"\n"); out.append(("stop, 600 blanks", reply(s))); s.close()
+	s = conn(); s.send(b"up 99999999999999999999\n"); out.append(("up huge", reply(s))); s.close()
+	s = conn(); s.send(b"down -1\n"); out.append(("down -1", reply(s))); s.close()
+	half = []
+	for i in range(20):
+	    s = conn(); s.send(b"restart"); half.append(s)
+	for s in half:
+	    out.append(("restart, half-open", reply(s)))
+	for what, r in out:
+	    print("%s: %s" % (what, r))
+	EOF
+	echo "$output"
+	[ "$(grep -c ': error: ' <<<"$output")" -eq "${#lines[@]}" ]
+	grep -qx 'half line, silence: error: timeout' <<<"$output"
+	grep -qx '600 bytes, then stop: error: request line too long' <<<"$output"
+	[ "$(grep -c '^restart, half-open: error: timeout$' <<<"$output")" -eq 20 ]
+	after=$(snap)
+	diff <(echo "$before") <(echo "$after")
+	alive "$POOL"
+	run -0 f-load -n 10 -e served 127.0.0.1 "$PORT"
+	[[ "$output" == "attempted 10 ok 10 "* ]]
+}
