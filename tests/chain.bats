@@ -14,14 +14,20 @@ REPORT='env | grep -E "^(PROTO|TCP|UNIX|PA_|LISTEN_|NOTIFY_SOCKET)" | LC_ALL=C s
 echo "fds: $(ls /proc/$$/fd | sort -n | tr "\n" " ")"'
 
 # chain NAME ADDRESS [PA-SPAWN ARGS...]: the whole chain on ADDRESS with
-# PROG reporting; sets port (the -1 line).
+# PROG reporting, once its handlers wait; sets port (the -1 line).
 chain() {
 	local name=$1 addr=$2
 	shift 2
-	pa_start "$name" pa-listen -1 "$addr" pa-spawn -c "$T/$name.ctl" "$@" \
-	    pa-handler sh -c "$REPORT"
+	# -d 1: an empty line after the port once every handler waits.
+	pa_start "$name" pa-listen -1 "$addr" pa-spawn -c "$T/$name.ctl" -d 1 \
+	    "$@" pa-handler sh -c "$REPORT"
 	port=$(wait_port "$name")
-	wait_for 5 idle "$name" 2
+	wait_for 5 lines "$T/$name.out" 2
+}
+
+# lines FILE N: FILE has N lines.
+lines() {
+	[ "$(wc -l <"$1")" -eq "$2" ]
 }
 
 # idle NAME N: N handler threads of pool NAME are idle.
@@ -147,4 +153,56 @@ all_version() {
 		n=$((n + 1))
 	done
 	[ "$n" -eq 3 ]
+}
+
+@test "HUP to a broken rebuilt handler keeps the old handlers serving, and finishes once it is fixed" {
+	printf '#!/bin/sh\necho 1 >"$0.$$"\nexec pa-handler sh -c "echo ok"\n' >"$T/handler"
+	chmod +x "$T/handler"
+	pa_start B pa-listen -1 127.0.0.1:0 pa-spawn -c "$T/B.ctl" -n 2 "$T/handler"
+	getport B
+	local spawner=$PA_PID before
+	wait_for 5 idle B 2
+	before=$(pgrep -P "$spawner" | sort)
+	printf '#!/bin/sh\nexit 1\n' >"$T/handler.new"
+	chmod +x "$T/handler.new"
+	mv "$T/handler.new" "$T/handler"
+	kill -HUP "$spawner"
+	wait_for 10 grep -q "before it was ready; rolling restart paused" "$T/B.err"
+	[ "$(tcp_get 127.0.0.1 "$port")" = ok ]
+	[ "$(pgrep -P "$spawner" | sort | grep -cxF "$before")" -eq 2 ]
+	# Fixed: the restart goes on to the end.
+	printf '#!/bin/sh\necho 2 >"$0.$$"\nexec pa-handler sh -c "echo ok"\n' >"$T/handler.new"
+	chmod +x "$T/handler.new"
+	mv "$T/handler.new" "$T/handler"
+	wait_for 15 all_version2 "$spawner"
+	[ "$(tcp_get 127.0.0.1 "$port")" = ok ]
+}
+
+# all_version2 PID: PID has 2 handlers, both started from version 2.
+all_version2() {
+	local h n=0
+	for h in $(pgrep -P "$1"); do
+		[ "$(cat "$T/handler.$h" 2>/dev/null)" = 2 ] || return 1
+		n=$((n + 1))
+	done
+	[ "$n" -eq 2 ]
+}
+
+@test "the notification wakes one handler per queued connection, never the whole pool" {
+	chain W 127.0.0.1:0 -n 16
+	idle W 16
+	local i
+	for i in $(seq 60); do
+		tcp_get 127.0.0.1 "$port" >/dev/null
+	done
+	wait_for 5 has_field W accepted 60
+	local events woken futile
+	events=$(field W events)
+	woken=$(field W woken)
+	futile=$(field W futile_wakeups)
+	echo "events $events woken $woken futile $futile"
+	[ "$events" -ge 1 ]
+	# Sequential clients queue one connection at a time.
+	[ "$woken" -le "$events" ]
+	[ $((futile * 10)) -lt 60 ]
 }
