@@ -73,7 +73,7 @@ drop(const char *peer, const char *why, int verbose)
 	int len;
 
 	PA_INC(&dropped_all);
-	n = PA_ADD(&dropped, 1);
+	PA_INC(&dropped);
 	if (verbose < 1)
 		return;
 	now = pa_now_ns();
