@@ -5,7 +5,7 @@
 set -eu
 
 build="gcc make pkg-config libbsd-dev libc6-dev"
-check="$build bats netcat-openbsd curl socat systemd util-linux iproute2 procps haproxy"
+check="$build bats netcat-openbsd curl socat systemd util-linux iproute2 procps haproxy python3"
 lint="mandoc shellcheck"
 
 case "${1:-}" in
