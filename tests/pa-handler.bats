@@ -336,7 +336,15 @@ queued() {
 		cat <&5 >/dev/null
 		exec 5<&-
 	done
-	# TERM drains the pool; each handler logs its slot's counters as it exits.
+	# The region's counters as pa-ctl reads them...
+	run -0 pa-ctl -c "$BATS_TEST_TMPDIR/p.ctl" stat
+	echo "$output"
+	local cacc cfut
+	cacc=$(echo "$output" | sed -n 's/^accepted: //p')
+	cfut=$(echo "$output" | sed -n 's/^futile_wakeups: //p')
+	[ "$cacc" -eq 500 ]
+	[ $((cfut * 10)) -lt "$cacc" ]
+	# ... and as each handler logs its slots when TERM drains the pool.
 	kill -TERM "$SPID"
 	wait_for 20 dead "$SPID"
 	[ "$(grep -c ': accepted ' "$BATS_TEST_TMPDIR/p.err")" -eq 64 ]
