@@ -341,14 +341,17 @@ void		 pa_ucspi_free(struct pa_ucspi *);
  */
 struct pa_pool;
 struct pa_worker;
+struct pa_proxy_net;		/* the proxy section */
 
 enum pa_next {
 	PA_NEXT_CONN,		/* a connection: *fd and the peer filled in */
 	PA_NEXT_EXIT,		/* stop serving; pa_pool_why() says why */
 	PA_NEXT_WARN,		/* accept is short of resources (errno); the
 				   thread backed off; at most once per 10 s */
-	PA_NEXT_ERROR		/* accept failed for good (errno); the whole
+	PA_NEXT_ERROR,		/* accept failed for good (errno); the whole
 				   process stops */
+	PA_NEXT_DROP		/* pa_worker_accept() only: a connection was
+				   closed unserved (errno); the slot is idle */
 };
 
 enum pa_exit_why {
@@ -362,6 +365,9 @@ enum pa_exit_why {
 
 /* NULL with errno and why[] filled in if the environment is unusable. */
 struct pa_pool	*pa_pool_attach(unsigned nthreads, char *why, size_t len);
+/* Serve alone on the listening socket lfd, whatever the environment. */
+struct pa_pool	*pa_pool_attach_fd(int lfd, unsigned nthreads, char *why,
+	    size_t len);
 void		 pa_pool_detach(struct pa_pool *);
 int		 pa_pool_fd(const struct pa_pool *);	/* the listener */
 int		 pa_pool_domain(const struct pa_pool *);
@@ -389,6 +395,40 @@ void		 pa_worker_end(struct pa_worker *);
 /* The slot index (-1 alone) and its counters (accepted, futile, ...). */
 int		 pa_worker_slot(const struct pa_worker *);
 const struct pa_slot *pa_worker_counters(const struct pa_worker *);
+
+/*
+ * One connection as pa_worker_accept() hands it over: the fd
+ * (close-on-exec, blocking), the address it reached and the peer's, and
+ * the peer as text, also put in the slot for pa-ctl.  After a PROXY
+ * header (pa_pool_proxy()) the addresses are those the header carries.
+ */
+struct pa_conn {
+	int			 fd;
+	int			 proxied;	/* 1: addresses from a header */
+	int			 proxy_err;	/* enum pa_proxy_err of a drop */
+	struct sockaddr_storage	 local, remote;
+	socklen_t		 locallen, remotelen;
+	char			 peer[PA_PEER_MAX]; /* "IP:PORT", "[IPv6]:PORT",
+						   unix: "uid U pid P" */
+};
+
+/*
+ * Expect a PROXY header (v1 or v2) at the start of every connection, read
+ * within timeout_ms (0: none expected, the default), and from TCP peers
+ * inside one of the n nets only (n 0: from any peer).  nets is copied.
+ * Call it before the threads start.  0, or -1 with errno.
+ */
+int		 pa_pool_proxy(struct pa_pool *, int timeout_ms,
+	    const struct pa_proxy_net *nets, size_t n);
+/*
+ * pa_worker_next(), then the addresses, the PROXY header if one is
+ * expected, and the peer text.  PA_NEXT_DROP: the connection was closed
+ * unserved and the slot is idle again; errno says why (EPERM: a peer
+ * outside the nets; EPROTO: a malformed header, c->proxy_err says how;
+ * ETIMEDOUT; ECONNRESET: closed inside the header; or the errno of a
+ * failed call).  Call pa_worker_done() after serving, not after a drop.
+ */
+enum pa_next	 pa_worker_accept(struct pa_worker *, struct pa_conn *);
 
 /* ---------------------------------------------------------------- proxy */
 

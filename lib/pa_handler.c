@@ -42,6 +42,9 @@ struct pa_pool {
 	unsigned		 nidle;		/* threads gone idle at least once */
 	int			 why;		/* enum pa_exit_why */
 	pid_t			 spawner;
+	int			 proxy_ms;	/* 0: no PROXY header expected */
+	struct pa_proxy_net	*nets;		/* peers that may send one */
+	size_t			 nnets;
 };
 
 struct pa_worker {
@@ -182,8 +185,31 @@ attach_alone(struct pa_pool *p, char *why, size_t len)
 	return 0;
 }
 
-struct pa_pool *
-pa_pool_attach(unsigned nthreads, char *why, size_t len)
+/* A listening socket given by the caller: serve alone on it. */
+static int
+attach_given(struct pa_pool *p, int lfd, char *why, size_t len)
+{
+	int fl;
+
+	p->standalone = 1;
+	p->readyfd = -1;
+	p->lfd = lfd;
+	if (pa_sd_is_listener(lfd) != 1) {
+		snprintf(why, len, "fd %d is not a listening socket", lfd);
+		errno = ENOTSOCK;
+		return -1;
+	}
+	if ((fl = fcntl(lfd, F_GETFL)) == -1) {
+		snprintf(why, len, "fd %d: %s", lfd, strerror(errno));
+		return -1;
+	}
+	p->nonblock = (fl & O_NONBLOCK) != 0;
+	return 0;
+}
+
+/* lfd -1: from the environment (pa-spawn's, LISTEN_FDS, fd 0 or fd 3). */
+static struct pa_pool *
+attach(int lfd, unsigned nthreads, char *why, size_t len)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
@@ -205,16 +231,22 @@ pa_pool_attach(unsigned nthreads, char *why, size_t len)
 		snprintf(why, len, "%s", strerror(errno));
 		goto fail;
 	}
-	if ((r = env_fd(PA_ENV_REGION, &rfd)) == -1) {
-		snprintf(why, len, "%s is no fd number", PA_ENV_REGION);
-		goto fail;
+	if (lfd >= 0) {
+		if (attach_given(p, lfd, why, len) == -1)
+			goto fail;
+	} else {
+		if ((r = env_fd(PA_ENV_REGION, &rfd)) == -1) {
+			snprintf(why, len, "%s is no fd number",
+			    PA_ENV_REGION);
+			goto fail;
+		}
+		if ((r == 1 ? attach_region(p, rfd, why, len) :
+		    attach_alone(p, why, len)) == -1)
+			goto fail;
+		unsetenv(PA_ENV_REGION);
+		unsetenv(PA_ENV_HANDLER);
+		unsetenv(PA_ENV_READY);
 	}
-	if ((r == 1 ? attach_region(p, rfd, why, len) :
-	    attach_alone(p, why, len)) == -1)
-		goto fail;
-	unsetenv(PA_ENV_REGION);
-	unsetenv(PA_ENV_HANDLER);
-	unsetenv(PA_ENV_READY);
 	if (getsockname(p->lfd, (struct sockaddr *)&ss, &sslen) == -1) {
 		snprintf(why, len, "getsockname: %s", strerror(errno));
 		goto fail;
@@ -235,6 +267,23 @@ fail:
 	return NULL;
 }
 
+struct pa_pool *
+pa_pool_attach(unsigned nthreads, char *why, size_t len)
+{
+	return attach(-1, nthreads, why, len);
+}
+
+struct pa_pool *
+pa_pool_attach_fd(int lfd, unsigned nthreads, char *why, size_t len)
+{
+	if (lfd < 0) {
+		snprintf(why, len, "fd %d", lfd);
+		errno = EBADF;
+		return NULL;
+	}
+	return attach(lfd, nthreads, why, len);
+}
+
 void
 pa_pool_detach(struct pa_pool *p)
 {
@@ -251,7 +300,30 @@ pa_pool_detach(struct pa_pool *p)
 	for (i = 0; i < p->nworkers && i < p->nthreads; i++)
 		free(p->w[i]);
 	free(p->w);
+	free(p->nets);
 	free(p);
+}
+
+int
+pa_pool_proxy(struct pa_pool *p, int timeout_ms,
+    const struct pa_proxy_net *nets, size_t n)
+{
+	struct pa_proxy_net *copy = NULL;
+
+	if (timeout_ms < 0 || (n > 0 && nets == NULL)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (timeout_ms > 0 && n > 0) {
+		if ((copy = reallocarray(NULL, n, sizeof(*copy))) == NULL)
+			return -1;
+		memcpy(copy, nets, n * sizeof(*copy));
+	}
+	free(p->nets);
+	p->nets = copy;
+	p->nnets = copy != NULL ? n : 0;
+	p->proxy_ms = timeout_ms;
+	return 0;
 }
 
 int
@@ -609,4 +681,100 @@ pa_worker_end(struct pa_worker *w)
 	set_idle(w, 0);
 	/* pa-spawn frees the slot when it reaps this process. */
 	pa_slot_set(w->s, PA_SLOT_DRAINING);
+}
+
+/* The peer's text: "IP:PORT", "[IPv6]:PORT", or for unix "uid U pid P". */
+static void
+peer_text(struct pa_conn *c, int fd)
+{
+	struct ucred uc;
+	socklen_t uclen = sizeof(uc);
+
+	c->peer[0] = '\0';
+	if (c->remote.ss_family == AF_UNIX && !c->proxied) {
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &uclen) == 0)
+			snprintf(c->peer, sizeof(c->peer), "uid %lu pid %ld",
+			    (unsigned long)uc.uid, (long)uc.pid);
+		return;
+	}
+	if (pa_addr_format((struct sockaddr *)&c->remote, c->remotelen,
+	    c->peer, sizeof(c->peer)) == -1)
+		c->peer[0] = '\0';
+}
+
+/* What a failed PROXY header read means as an errno. */
+static int
+proxy_errno(enum pa_proxy_err e)
+{
+	switch (e) {
+	case PA_PROXY_ERRNO:
+		return errno;
+	case PA_PROXY_TIMEOUT:
+		return ETIMEDOUT;
+	case PA_PROXY_CLOSED:
+		return ECONNRESET;
+	default:
+		return EPROTO;
+	}
+}
+
+enum pa_next
+pa_worker_accept(struct pa_worker *w, struct pa_conn *c)
+{
+	struct pa_pool *p = w->p;
+	uint8_t buf[PA_PROXY_MAX];
+	struct pa_proxy h;
+	enum pa_proxy_err pe;
+	enum pa_next r;
+	int e;
+
+	c->fd = -1;
+	c->proxied = 0;
+	c->proxy_err = PA_PROXY_OK;
+	c->peer[0] = '\0';
+	c->remotelen = sizeof(c->remote);
+	r = pa_worker_next(w, &c->fd, (struct sockaddr *)&c->remote,
+	    &c->remotelen);
+	if (r != PA_NEXT_CONN)
+		return r;
+	/* A unix peer's address may be empty: the family from the domain. */
+	if (c->remotelen < sizeof(sa_family_t))
+		c->remote.ss_family = (sa_family_t)p->domain;
+	c->locallen = sizeof(c->local);
+	if (getsockname(c->fd, (struct sockaddr *)&c->local,
+	    &c->locallen) == -1)
+		goto drop;
+	peer_text(c, c->fd);
+	pa_worker_peer(w, c->peer);
+	if (p->proxy_ms == 0)
+		return PA_NEXT_CONN;
+	if (p->nnets > 0 && p->domain != AF_UNIX &&
+	    !pa_proxy_net_match(p->nets, p->nnets,
+	    (struct sockaddr *)&c->remote)) {
+		errno = EPERM;
+		goto drop;
+	}
+	if ((pe = pa_proxy_read(c->fd, p->proxy_ms, buf, sizeof(buf),
+	    &h)) != PA_PROXY_OK) {
+		c->proxy_err = pe;
+		errno = proxy_errno(pe);
+		goto drop;
+	}
+	if (!h.local) {
+		memcpy(&c->remote, &h.src, sizeof(c->remote));
+		c->remotelen = h.srclen;
+		memcpy(&c->local, &h.dst, sizeof(c->local));
+		c->locallen = h.dstlen;
+		c->proxied = 1;
+		peer_text(c, c->fd);
+		pa_worker_peer(w, c->peer);
+	}
+	return PA_NEXT_CONN;
+drop:
+	e = errno;
+	close(c->fd);
+	c->fd = -1;
+	pa_worker_done(w);
+	errno = e;
+	return PA_NEXT_DROP;
 }
