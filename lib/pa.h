@@ -390,6 +390,12 @@ enum pa_next	 pa_worker_next(struct pa_worker *, int *fd,
 void		 pa_worker_peer(struct pa_worker *, const char *);
 /* The connection is served: IDLE again (DRAINING if stopping). */
 void		 pa_worker_done(struct pa_worker *);
+/*
+ * 1 if the thread should finish the connection in hand soon and take no
+ * other (a stop, a retirement, an orphaned process), else 0: for
+ * connections that last.  Cheap: two atomic loads.
+ */
+int		 pa_worker_leaving(struct pa_worker *);
 /* The thread leaves: slot DRAINING until pa-spawn reaps the process. */
 void		 pa_worker_end(struct pa_worker *);
 /* The slot index (-1 alone) and its counters (accepted, futile, ...). */

@@ -656,6 +656,12 @@ pa_worker_next(struct pa_worker *w, int *fd, struct sockaddr *peer,
 	}
 }
 
+int
+pa_worker_leaving(struct pa_worker *w)
+{
+	return leaving(w);
+}
+
 void
 pa_worker_peer(struct pa_worker *w, const char *text)
 {
