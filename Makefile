@@ -43,7 +43,8 @@ UNITS	= $(UNITSRC:tests/unit/%.c=$(B)/unit/%)
 HDRS	= $(wildcard lib/*.h) $(wildcard cmd/*/*.h) tests/unit/t.h
 MANS	= $(sort $(wildcard man/*.[1-9]))
 SCRIPTS	= $(sort .ci/run $(wildcard scripts/*.sh) tests/run tests/helper.bash \
-	  $(wildcard tests/*.bats) $(wildcard tests/bin/*.sh) $(wildcard bench/*.sh))
+	  $(wildcard tests/*.bats) $(wildcard tests/bin/*.sh) $(wildcard bench/*.sh) \
+	  $(wildcard tests/*.sh) $(wildcard fuzz/*.sh))
 
 .PHONY: all units check lint run install uninstall clean deps FORCE \
 	bench bench-progs fbins fuzz fuzz-short soak
@@ -150,6 +151,36 @@ bench:
 	@$(MAKE) --no-print-directory SANITIZE= all || \
 	    echo "bench: the pa programs do not build: peers only" >&2
 	@bash bench/run.sh
+
+# libFuzzer targets (fuzz/README.md), never part of check: each fuzz/*.c
+# linked with every lib/*.c under clang's fuzzer, ASan and UBSan.  `make
+# fuzz` runs each for FUZZTIME seconds (60), `make fuzz-short` for 5.
+FUZZCC	?= clang
+FUZZTIME ?= 60
+FUZZSRC	= $(sort $(wildcard fuzz/*.c))
+FUZZERS	= $(FUZZSRC:fuzz/%.c=build/fuzz/%)
+
+build/fuzz/%: fuzz/%.c $(LIBSRC) $(HDRS) cmd/pa-ctl/main.c
+	@mkdir -p $(@D)
+	$(FUZZCC) -std=c11 -g -O1 -fno-omit-frame-pointer \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -D_GNU_SOURCE -Ilib $(shell pkg-config --cflags libbsd-overlay) \
+	    -o $@ $< $(LIBSRC) $(LDLIBS) -ldl
+
+fuzz:
+	@sh scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory $(FUZZERS)
+	@sh fuzz/run.sh $(FUZZTIME) $(FUZZERS)
+
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=5
+
+# A long run (tests/RELIABILITY.md), never part of check: 200000
+# connections while pa-ctl scales the pool up and down.
+soak:
+	@sh scripts/deps.sh check
+	@$(MAKE) --no-print-directory all fbins
+	@PA_UNITDIR=$(CURDIR)/$(B)/unit bash tests/soak.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7

@@ -1,6 +1,7 @@
 #!/bin/sh
 # deps.sh WHAT: install the Debian packages that WHAT needs, if missing.
-# WHAT is build (compile), check (build + tests), lint, or bench.
+# WHAT is build (compile), check (build + tests), lint, bench, or fuzz
+# (clang with libFuzzer).
 # As root it runs apt-get; otherwise it says what to install and fails.
 set -eu
 
@@ -13,7 +14,8 @@ build) want=$build ;;
 check) want=$check ;;
 lint) want=$lint ;;
 bench) want="$check ucspi-tcp ipsvd xinetd strace" ;;
-*) echo "usage: deps.sh build|check|lint|bench" >&2; exit 100 ;;
+fuzz) want="$build clang libclang-rt-14-dev" ;;
+*) echo "usage: deps.sh build|check|lint|bench|fuzz" >&2; exit 100 ;;
 esac
 
 missing=
