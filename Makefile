@@ -10,6 +10,9 @@
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
+LIBDIR	?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 PORT	?= 8080
 HANDLERS ?= 4
 
@@ -36,6 +39,7 @@ LDLIBS	= $(shell pkg-config --libs libbsd-overlay) -lpthread
 B	= build/$(MODE)
 PROGS	= pa-listen pa-spawn pa-handler pa-ctl
 BINS	= $(PROGS:%=bin/%)
+EXAMPLES = examples/hello-http examples/echo
 LIBSRC	= $(sort $(wildcard lib/*.c))
 LIBOBJ	= $(LIBSRC:lib/%.c=$(B)/lib/%.o)
 UNITSRC	= $(sort $(wildcard tests/unit/t_*.c))
@@ -50,7 +54,7 @@ SCRIPTS	= $(sort .ci/run $(wildcard scripts/*.sh) tests/run tests/helper.bash \
 	bench bench-progs fbins fuzz fuzz-short soak
 .SUFFIXES:
 
-all: $(BINS)
+all: $(BINS) $(EXAMPLES)
 
 # bin/ holds one build at a time; switching SANITIZE relinks it.
 $(B)/.flags: FORCE
@@ -84,6 +88,19 @@ $(B)/unit/%: tests/unit/%.c $(B)/libpa.a $(HDRS)
 	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) -Itests/unit -o $@ $< $(B)/libpa.a $(LDLIBS)
 
 units: $(UNITS)
+
+# The in-process handlers on libpa (man/libpa.3), built as a user would:
+# <pa.h> and libpa.a, nothing of cmd/.
+examples/%: examples/%.c $(B)/libpa.a $(HDRS) bin/.mode
+	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) -o $@ $< $(B)/libpa.a $(LDLIBS)
+
+# pkg-config's description of the installed library.
+build/pa.pc: pa.pc.in FORCE
+	@mkdir -p build
+	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' pa.pc.in | cmp -s - $@ || \
+	    sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' pa.pc.in > $@
 
 # The client programs of the fault suites (tests/bin/f-*.c): next to the
 # units, found by tests/faults.bats through PA_UNITDIR.
@@ -182,16 +199,25 @@ soak:
 	@$(MAKE) --no-print-directory all fbins
 	@PA_UNITDIR=$(CURDIR)/$(B)/unit bash tests/soak.sh
 
-install: all
+install: all build/pa.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
 	install -m 644 $(filter %.1,$(MANS)) $(DESTDIR)$(MANDIR)/man1
 	install -m 644 $(filter %.7,$(MANS)) $(DESTDIR)$(MANDIR)/man7
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man3
+	install -m 644 $(B)/libpa.a $(DESTDIR)$(LIBDIR)
+	install -m 644 lib/pa.h $(DESTDIR)$(INCLUDEDIR)
+	install -m 644 build/pa.pc $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 $(filter %.3,$(MANS)) $(DESTDIR)$(MANDIR)/man3
 
 uninstall:
 	rm -f $(PROGS:%=$(DESTDIR)$(BINDIR)/%)
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MANS)))
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man7/%,$(filter %.7,$(MANS)))
+	rm -f $(DESTDIR)$(LIBDIR)/libpa.a $(DESTDIR)$(INCLUDEDIR)/pa.h \
+	    $(DESTDIR)$(PKGCONFIGDIR)/pa.pc
+	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man3/%,$(filter %.3,$(MANS)))
 
 clean:
-	rm -rf bin build
+	rm -rf bin build $(EXAMPLES)
