@@ -6,7 +6,7 @@
 # (ok, refused, conntime, reset, empty, timeout, bad, error), so that
 # "nothing lost" is a number; the figures go to $BATS_TEST_TMPDIR/*.res
 # and, with PA_FAULTS_LOG set, are appended to that file (RELIABILITY.md).
-# shellcheck disable=SC2154 # bats' run sets output and status
+# shellcheck disable=SC2016,SC2154 # inner shells expand; run sets output
 
 bats_require_minimum_version 1.5.0
 load helper
@@ -63,16 +63,16 @@ handlers() {
 	pgrep -P "$1" | sort -n
 }
 
-# load NAME F-LOAD-ARGS...: a client loop in the background, stopped by
+# client NAME F-LOAD-ARGS...: a client loop in the background, stopped by
 # $T/NAME.stop, its counts in $T/NAME.res.
-load() {
+client() {
 	local name=$1
 	shift
 	pa_start "$name" f-load -o "$T/$name.res" -s "$T/$name.stop" "$@"
 }
 
-# load_end NAME: stop it and wait for its counts.
-load_end() {
+# client_end NAME: stop it and wait for its counts.
+client_end() {
 	touch "$T/$1.stop"
 	wait_for 30 test -s "$T/$1.res"
 	cat "$T/$1.res"
@@ -108,7 +108,7 @@ queued() {
 @test "SIGKILL to handlers under load: only what a killed handler held fails, the pool is back at target within 2 s" {
 	pool K -n 4 -g 5 pa-handler echo served
 	wait_for 10 at_target 4
-	load L -c 4 -T 10000 -e served 127.0.0.1 "$PORT"
+	client L -c 4 -T 10000 -e served 127.0.0.1 "$PORT"
 	local i victim t0 slow=0 kills=10
 	for ((i = 1; i <= kills; i++)); do
 		wait_for 5 ge accepted $((i * 50))
@@ -119,7 +119,7 @@ queued() {
 		wait_for 10 at_target 4
 		[ $((SECONDS - t0)) -le 2 ] || slow=$((slow + 1))
 	done
-	load_end L
+	client_end L
 	local res=$T/L.res fail
 	fail=$(($(n "$res" reset) + $(n "$res" empty)))
 	record "SIGKILL a handler 10 times, 4 handlers, 4 clients" "$res" \
@@ -145,9 +145,9 @@ queued() {
 	wait_for 10 at_target 2
 	local hs
 	hs=$(handlers "$POOL")
-	load IN -c 2 -n 2 -T 20000 -e done 127.0.0.1 "$PORT"
+	client IN -c 2 -n 2 -T 20000 -e 'done' 127.0.0.1 "$PORT"
 	wait_for 5 is busy 2
-	load Q -c 1 -n 1 -T 20000 -e done 127.0.0.1 "$PORT"
+	client Q -c 1 -n 1 -T 20000 -e 'done' 127.0.0.1 "$PORT"
 	wait_for 5 queued 1
 	kill -KILL "$POOL"
 	wait_for 5 dead "$POOL"
@@ -173,14 +173,14 @@ queued() {
 	pool D -n 4 -g 20 pa-handler sh -c 'sleep 0.05; echo served'
 	wait_for 10 at_target 4
 	# More clients than handlers: the accept queue is never empty.
-	load L -c 12 -T 20000 -e served 127.0.0.1 "$PORT"
+	client L -c 12 -T 20000 -e served 127.0.0.1 "$PORT"
 	wait_for 10 ge accepted 100
 	wait_for 5 queued 4
 	kill -TERM "$POOL"
 	local rc=0
 	wait_for 25 dead "$POOL"
 	wait "$POOL" || rc=$?
-	load_end L
+	client_end L
 	[ "$rc" -eq 0 ]
 	local res=$T/L.res left
 	left=$(sed -n 's/.*exiting with \([0-9]*\) connections still queued.*/\1/p' "$T/D.err")
@@ -212,7 +212,7 @@ queued() {
 	c0=0
 	for h in $hs; do c0=$((c0 + $(cpu "$h"))); done
 	t0=$(date +%s%N)
-	load L -c 4 -n 8 -T 30000 -e served 127.0.0.1 "$PORT"
+	client L -c 4 -n 8 -T 30000 -e served 127.0.0.1 "$PORT"
 	wait_for 10 ge lost_emfile 20
 	wait_for 10 ge lost_emfile 60
 	c1=0
@@ -241,8 +241,8 @@ queued() {
 	pool H -n 2 pa-handler -T 1 f-prog.sh
 	wait_for 10 at_target 2
 	# Silent ones and a trickle of one byte a second take both handlers.
-	load SIL -c 3 -n 3 -m silent -T 20000 127.0.0.1 "$PORT"
-	load TRI -c 2 -n 2 -m trickle -w 'hello
+	client SIL -c 3 -n 3 -m silent -T 20000 127.0.0.1 "$PORT"
+	client TRI -c 2 -n 2 -m trickle -w 'hello
 ' -T 20000 127.0.0.1 "$PORT"
 	wait_for 5 is busy 2
 	run -0 f-load -c 2 -n 20 -T 30000 -w 'hello
