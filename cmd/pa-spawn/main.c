@@ -8,7 +8,9 @@
  * region on fd 4 (PA_REGION_FD), the write end of the readiness pipe on
  * fd 5 (PA_READY_FD) and its entry in PA_HANDLER.  One epoll loop watches
  * the listener (edge-triggered), signals and children (signalfd), the
- * readiness pipe, a timer and the control socket.
+ * readiness pipe, a timer and the control socket.  TERM drains, INT and
+ * QUIT stop now, HUP replaces the handlers one by one, TTIN and TTOU add
+ * and remove one, USR2 executes pa-spawn afresh in this process.
  */
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -804,6 +806,10 @@ control(void)
 	    "another)", S.ctl_path, why);
 }
 
+/*
+ * Parse, check, take the socket, set up everything privileged, give up
+ * privileges, start the handlers (or adopt them after a re-exec), loop.
+ */
 int
 main(int argc, char *argv[])
 {
