@@ -214,7 +214,7 @@ attach(int lfd, unsigned nthreads, char *why, size_t len)
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 	struct pa_pool *p;
-	int rfd, r, e;
+	int rfd, r, e, fl;
 
 	if (nthreads == 0 || nthreads > PA_SLOTS_MAX) {
 		snprintf(why, len, "%u threads", nthreads);
@@ -246,6 +246,19 @@ attach(int lfd, unsigned nthreads, char *why, size_t len)
 		unsetenv(PA_ENV_REGION);
 		unsetenv(PA_ENV_HANDLER);
 		unsetenv(PA_ENV_READY);
+	}
+	/*
+	 * Alone with several threads, poll wakes them all and the losers
+	 * would block in accept where no stop reaches them: non-blocking.
+	 */
+	if (p->standalone && nthreads > 1 && !p->nonblock) {
+		if ((fl = fcntl(p->lfd, F_GETFL)) == -1 ||
+		    fcntl(p->lfd, F_SETFL, fl | O_NONBLOCK) == -1) {
+			snprintf(why, len, "fd %d: %s", p->lfd,
+			    strerror(errno));
+			goto fail;
+		}
+		p->nonblock = 1;
 	}
 	if (getsockname(p->lfd, (struct sockaddr *)&ss, &sslen) == -1) {
 		snprintf(why, len, "getsockname: %s", strerror(errno));
