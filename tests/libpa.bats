@@ -113,7 +113,7 @@ get() {
 	wait_for 5 has_field S handlers 1
 	wait_for 5 has_field S idle 1
 	wait_for 5 test "$(grep -c 'exited 0' "$T/S.err")" -eq 3
-	! grep -E 'exited [1-9]|signal' "$T/S.err"
+	run -1 grep -E 'exited [1-9]|signal' "$T/S.err"
 	run -0 get "$port"
 	[ "$output" = "Hello, world" ]
 }
@@ -133,7 +133,7 @@ get() {
 	# The retired one's client got its first line back, then end of file;
 	# the other's connection went on to the second line.
 	[ "$(cat "$T/h1.out" "$T/h2.out" | sort | tr '\n' ' ')" = "one one two " ]
-	! grep -E 'exited [1-9]|signal' "$T/R.err"
+	run -1 grep -E 'exited [1-9]|signal' "$T/R.err"
 }
 
 @test "TERM drains: queued connections are served in-process, then pa-spawn exits 0" {
@@ -180,7 +180,7 @@ get() {
 	local san='' cflags=()
 	if [ "${PA_MODE:-opt}" = san ]; then
 		san=1
-		cflags=(-fsanitize=address,undefined)
+		cflags=("-fsanitize=address,undefined")
 	fi
 	run -0 make -s -C "$ROOT" -o all install DESTDIR="$T/root" PREFIX=/usr \
 	    SANITIZE="$san"
