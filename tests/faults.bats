@@ -109,21 +109,23 @@ queued() {
 	pool K -n 4 -g 5 pa-handler echo served
 	wait_for 10 at_target 4
 	client L -c 4 -T 10000 -e served 127.0.0.1 "$PORT"
-	local i victim t0 slow=0 kills=10
+	local i victim t0 ms worst=0 slow=0 kills=10
 	for ((i = 1; i <= kills; i++)); do
 		wait_for 5 ge accepted $((i * 50))
 		victim=$(handlers "$POOL" | shuf -n 1)
+		t0=$(date +%s%N)
 		kill -KILL "$victim"
-		t0=$SECONDS
 		wait_for 10 ge exited "$i"
 		wait_for 10 at_target 4
-		[ $((SECONDS - t0)) -le 2 ] || slow=$((slow + 1))
+		ms=$((($(date +%s%N) - t0) / 1000000))
+		[ "$ms" -le "$worst" ] || worst=$ms
+		[ "$ms" -le 2000 ] || slow=$((slow + 1))
 	done
 	client_end L
 	local res=$T/L.res fail
 	fail=$(($(n "$res" reset) + $(n "$res" empty)))
 	record "SIGKILL a handler 10 times, 4 handlers, 4 clients" "$res" \
-	    "$fail reset or empty, at most 1 per kill"
+	    "$fail reset or empty (at most 1 per kill); back at target within ${worst} ms"
 	[ "$(n "$res" attempted)" -gt 500 ]
 	[ "$fail" -le "$kills" ]
 	[ "$(n "$res" ok)" -eq $(($(n "$res" attempted) - fail)) ]
@@ -169,7 +171,7 @@ queued() {
 	[ "$(n "$T/Q.res" conntime)" -eq 0 ]
 }
 
-@test "TERM under load: every accepted and queued connection is served, then exit 0" {
+@test "TERM under load: every connection is served or refused, but for those pa-spawn reports still queued at exit; exit 0" {
 	pool D -n 4 -g 20 pa-handler sh -c 'sleep 0.05; echo served'
 	wait_for 10 at_target 4
 	# More clients than handlers: the accept queue is never empty.
@@ -231,7 +233,7 @@ queued() {
 	done
 	wait_for 20 test -s "$T/L.res"
 	record "descriptors exhausted, then restored" "$T/L.res" \
-	    "$(fig lost_emfile) accepts failed with EMFILE meanwhile"
+	    "$(fig lost_emfile) accepts failed with EMFILE meanwhile; handlers' CPU $((c1 - c0)) ticks in $(((t1 - t0) / 1000000)) ms; $(grep -c 'accept (backing off)' "$T/E.err") log lines"
 	[ "$(n "$T/L.res" ok)" -eq 8 ]
 	[ "$(fig accepted)" -eq 8 ]
 	[ "$(fig spawned)" -eq 2 ]
