@@ -31,3 +31,7 @@ load helper
 @test "unit: the PROXY protocol v1 and v2 parser, the exact header reader, peer networks" {
 	run_unit t_proxy
 }
+
+@test "unit: libpa's connection API: attach errors, both addresses, PROXY headers, drops, leaving, threads alone, the slot's peer" {
+	run_unit t_worker
+}
