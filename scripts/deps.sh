@@ -13,7 +13,7 @@ case "${1:-}" in
 build) want=$build ;;
 check) want=$check ;;
 lint) want=$lint ;;
-bench) want="$check ucspi-tcp ipsvd xinetd strace" ;;
+bench) want="$check ucspi-tcp ipsvd xinetd strace nginx-light" ;;
 fuzz) want="$build clang libclang-rt-14-dev" ;;
 *) echo "usage: deps.sh build|check|lint|bench|fuzz" >&2; exit 100 ;;
 esac
