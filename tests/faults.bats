@@ -108,7 +108,7 @@ queued() {
 @test "SIGKILL to handlers under load: only what a killed handler held fails, the pool is back at target within 2 s" {
 	pool K -n 4 -g 5 pa-handler echo served
 	wait_for 10 at_target 4
-	client L -c 4 -T 10000 -e served 127.0.0.1 "$PORT"
+	client L -c 8 -T 10000 -e served 127.0.0.1 "$PORT"
 	local i victim t0 ms worst=0 slow=0 kills=10
 	for ((i = 1; i <= kills; i++)); do
 		wait_for 5 ge accepted $((i * 50))
@@ -124,7 +124,7 @@ queued() {
 	client_end L
 	local res=$T/L.res fail
 	fail=$(($(n "$res" reset) + $(n "$res" empty)))
-	record "SIGKILL a handler 10 times, 4 handlers, 4 clients" "$res" \
+	record "SIGKILL a handler 10 times, 4 handlers, 8 clients" "$res" \
 	    "$fail reset or empty (at most 1 per kill); back at target within ${worst} ms"
 	[ "$(n "$res" attempted)" -gt 500 ]
 	[ "$fail" -le "$kills" ]

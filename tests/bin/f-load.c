@@ -356,6 +356,7 @@ main(int argc, char *argv[])
 			err(111, "pthread_create");
 	for (i = 0; i < conns; i++)
 		pthread_join(t[i], NULL);
+	free(t);
 
 	for (i = 0; i < O_COUNT; i++)
 		sum += counts[i];
