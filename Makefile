@@ -51,7 +51,7 @@ SCRIPTS	= $(sort .ci/run $(wildcard scripts/*.sh) tests/run tests/helper.bash \
 	  $(wildcard tests/*.sh) $(wildcard fuzz/*.sh))
 
 .PHONY: all units check lint run install uninstall clean deps FORCE \
-	bench bench-progs fbins fuzz fuzz-short soak
+	bench bench-progs fbins fuzz fuzz-short soak bench-inproc
 .SUFFIXES:
 
 all: $(BINS) $(EXAMPLES)
@@ -198,6 +198,14 @@ soak:
 	@sh scripts/deps.sh check
 	@$(MAKE) --no-print-directory all fbins
 	@PA_UNITDIR=$(CURDIR)/$(B)/unit bash tests/soak.sh
+
+# In-process handlers (examples/hello-http on libpa) against nginx and a
+# raw accept loop: bench/inproc.sh, never part of check.
+bench-inproc:
+	@sh scripts/deps.sh bench
+	@$(MAKE) --no-print-directory SANITIZE= all build/opt/bench/load \
+	    build/opt/bench/sessstat build/opt/bench/inproc-accept
+	@bash bench/inproc.sh
 
 install: all build/pa.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
