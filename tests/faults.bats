@@ -84,15 +84,16 @@ n() {
 }
 
 # record SCENARIO FILE [NOTE]: print the counts; keep them in
-# $PA_FAULTS_LOG as a table row when that is set.
+# $PA_FAULTS_LOG as a table row when that is set: scenario, attempted,
+# ok, refused, reset, empty, timeout, other (conntime, bad, error), note.
 record() {
 	echo "$1: $(cat "$2") ${3-}"
 	if [ -n "${PA_FAULTS_LOG-}" ]; then
 		# shellcheck disable=SC2016 # awk's own fields
 		awk -v s="$1" -v note="${3-}" '{
-			printf "| %s | %s | %s | %s | %s | %s |\n", s, $2, $4,
-			    $6, $8 + $10 + $12 + $14 + $16 + $18,
-			    note }' "$2" >>"$PA_FAULTS_LOG"
+			printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			    s, $2, $4, $6, $10, $12, $14, $8 + $16 + $18, note
+			}' "$2" >>"$PA_FAULTS_LOG"
 	fi
 }
 
