@@ -341,6 +341,26 @@ assert all(isinstance(r["seconds"], float) for r in rows)
 	served
 }
 
+@test "figures and runtime bounds survive a re-exec of pa-spawn (USR2)" {
+	start_pool 2
+	served
+	served
+	run -0 pa-ctl -c "$CTL" restart
+	wait_for 10 figure_is exited 2
+	run -0 pa-ctl -c "$CTL" bounds 1 5
+	wait_for 10 settled
+	[ "$(figure generation)" = 1 ]
+	kill -USR2 "$POOL"
+	# The new image starts its generations again.
+	wait_for 10 figure_is generation 0
+	[ "$(figure pid)" = "$POOL" ]
+	[ "$(figure accepted)" = 2 ]
+	[ "$(figure min)" = 1 ]
+	[ "$(figure max)" = 5 ]
+	served
+	[ "$(figure accepted)" = 3 ]
+}
+
 @test "stop drains the pool; pa-spawn exits 0 and removes the socket" {
 	start_pool 2
 	run -0 pa-ctl -c "$CTL" stop

@@ -160,6 +160,68 @@ epoll_mod(int fd, uint32_t events, uint64_t key)
 	return epoll_ctl(C.epfd, EPOLL_CTL_MOD, fd, &e);
 }
 
+/*
+ * Across a re-exec of pa-spawn (USR2), which keeps the pid and the
+ * region, what lives only in this image goes through the environment:
+ * the counters of handlers gone, the times MAX was reached, and the
+ * bounds set at run time.  "PID ACCEPTED FUTILE WAKEUPS LOST... MAXED
+ * MIN MAX", taken only by the same pid.
+ */
+#define CTL_ENV		"PA_SPAWN_CTL"
+
+static void
+carry_out(void)
+{
+	char buf[512];
+	size_t off, k;
+
+	off = (size_t)snprintf(buf, sizeof(buf), "%ld %llu %llu %llu",
+	    (long)getpid(), (unsigned long long)C.gone.accepted,
+	    (unsigned long long)C.gone.futile,
+	    (unsigned long long)C.gone.wakeups);
+	for (k = 0; k < PA_AE_COUNT && off < sizeof(buf); k++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, " %llu",
+		    (unsigned long long)C.gone.lost[k]);
+	if (off < sizeof(buf))
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+		    " %llu %u %u", (unsigned long long)S.maxed_count, S.min,
+		    S.max);
+	if (off < sizeof(buf))
+		(void)setenv(CTL_ENV, buf, 1);
+}
+
+static void
+carry_in(void)
+{
+	unsigned long long v[3 + PA_AE_COUNT + 3];
+	const char *e = getenv(CTL_ENV);
+	char *end;
+	long pid;
+	size_t k;
+
+	if (e == NULL)
+		return;
+	pid = strtol(e, &end, 10);
+	for (k = 0; k < sizeof(v) / sizeof(v[0]) && *end == ' '; k++)
+		v[k] = strtoull(end + 1, &end, 10);
+	unsetenv(CTL_ENV);
+	if (pid != (long)getpid() || k != sizeof(v) / sizeof(v[0]) ||
+	    *end != '\0')
+		return;
+	C.gone.accepted = v[0];
+	C.gone.futile = v[1];
+	C.gone.wakeups = v[2];
+	for (k = 0; k < PA_AE_COUNT; k++)
+		C.gone.lost[k] = v[3 + k];
+	S.maxed_count = v[3 + PA_AE_COUNT];
+	if (v[5 + PA_AE_COUNT] <= S.nprocs &&
+	    v[4 + PA_AE_COUNT] <= v[5 + PA_AE_COUNT]) {
+		S.min = (unsigned)v[4 + PA_AE_COUNT];
+		S.max = (unsigned)v[5 + PA_AE_COUNT];
+	}
+}
+
+/* path NULL: the default path. */
 int
 ctl_open(const char *path)
 {
@@ -172,6 +234,9 @@ ctl_open(const char *path)
 		errno = EBUSY;
 		return -1;
 	}
+	carry_in();
+	if (path == NULL)
+		path = ctl_default_path();
 	if (sockaddr_of(path, &sun) == -1)
 		return -1;
 	if ((C.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
@@ -246,6 +311,7 @@ ctl_close(void)
 	size_t i;
 	int e = errno;
 
+	carry_out();
 	if (!C.open)
 		return;
 	for (i = 0; i < CTL_CLIENTS; i++) {

@@ -114,7 +114,11 @@ void	 pool_restart(void);
 void	 pool_stop(void);
 
 /* ctl.c */
-/* Open the control socket at path (stale one replaced); 0 or -1. */
+/*
+ * Open the control socket at path (NULL: the default; a stale one is
+ * replaced); 0 or -1.  ctl_close() leaves in the environment what a
+ * re-exec's ctl_open() takes back (totals, runtime bounds).
+ */
 int	 ctl_open(const char *path);
 void	 ctl_close(void);
 /*
