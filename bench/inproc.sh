@@ -18,6 +18,8 @@
 #   BENCH_CONC="1 8 64"        concurrencies
 #   BENCH_INPROC_SERVERS="pa nginx accept"  (also: pa-t, pa-4)
 #   BENCH_INPROC_N=N   processes of pa, nginx and the accept loop (default 2)
+#   BENCH_INPROC_ALT=PATH  also run pa with this handler program instead
+#                      of examples/hello-http ("pa-alt"): an A/B of a change
 #   BENCH_OUT=DIR      where results go
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,6 +60,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+if [ -n "${BENCH_INPROC_ALT:-}" ]; then
+	SERVERS=$(echo " $SERVERS " | sed 's/ pa / pa pa-alt /')
+fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 if ! [ -x "$NGINX" ]; then
 	say "nginx is not installed (sh scripts/deps.sh bench): left out"
@@ -89,6 +94,9 @@ start_server() {
 	pa-4)	# twice the processes
 		cmd=("$ROOT/bin/pa-listen" -1 "$HOST:0" "$ROOT/bin/pa-spawn"
 		    -q -c "$T/$name.ctl" -n "$((2 * N))" "$ROOT/examples/hello-http") ;;
+	pa-alt)
+		cmd=("$ROOT/bin/pa-listen" -1 "$HOST:0" "$ROOT/bin/pa-spawn"
+		    -q -c "$T/$name.ctl" -n "$N" "$BENCH_INPROC_ALT") ;;
 	accept)
 		cmd=("$BB/inproc-accept" -1 -n "$N" "$HOST" 0) ;;
 	nginx)

@@ -12,10 +12,10 @@
  * process exits 0.
  */
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <err.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +38,8 @@ static const char bad[] =
     "Connection: close\r\n"
     "\r\n";
 
+#define TIMEOUT_MS	5000	/* the longest wait for more of the request */
+
 static struct pa_pool *pool;
 
 static void
@@ -47,18 +49,30 @@ stop(int sig)
 	pa_pool_stop(pool, PA_WHY_STOP);
 }
 
-/* Read up to the end of the request header: 1 done, 0 EOF, -1 too long. */
+/*
+ * Read up to the end of the request header: 1 done, 0 EOF, error or time
+ * out, -1 too long.  The request is usually there already: recv without
+ * waiting first, poll only when it is not (no timer set per connection).
+ */
 static int
 request(int fd)
 {
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	char buf[8192];
 	size_t len = 0;
 	ssize_t n;
+	int r;
 
 	for (;;) {
-		n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+		n = recv(fd, buf + len, sizeof(buf) - 1 - len, MSG_DONTWAIT);
 		if (n == -1 && errno == EINTR)
 			continue;
+		if (n == -1 && errno == EAGAIN) {
+			if ((r = poll(&pfd, 1, TIMEOUT_MS)) == 0 ||
+			    (r == -1 && errno != EINTR))
+				return 0;
+			continue;
+		}
 		if (n <= 0)
 			return 0;
 		len += (size_t)n;
@@ -74,10 +88,8 @@ request(int fd)
 static void
 serve(int fd)
 {
-	struct timeval tv = { 5, 0 };
 	int r;
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if ((r = request(fd)) == 0)
 		return;
 	if (r == 1)

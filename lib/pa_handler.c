@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <linux/futex.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +44,9 @@ struct pa_pool {
 	int			 why;		/* enum pa_exit_why */
 	pid_t			 spawner;
 	int			 proxy_ms;	/* 0: no PROXY header expected */
+	struct sockaddr_storage	 lss;		/* the listener's address */
+	socklen_t		 lsslen;
+	int			 localwild;	/* bound to a wildcard address */
 	struct pa_proxy_net	*nets;		/* peers that may send one */
 	size_t			 nnets;
 };
@@ -264,6 +268,13 @@ attach(int lfd, unsigned nthreads, char *why, size_t len)
 		snprintf(why, len, "getsockname: %s", strerror(errno));
 		goto fail;
 	}
+	/* A connection's local address is the listener's unless wildcard. */
+	memcpy(&p->lss, &ss, sizeof(ss));
+	p->lsslen = sslen;
+	p->localwild = (ss.ss_family == AF_INET &&
+	    ((struct sockaddr_in *)&ss)->sin_addr.s_addr == htonl(INADDR_ANY)) ||
+	    (ss.ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr));
 	p->domain = ss.ss_family;
 	if ((p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
 		snprintf(why, len, "eventfd: %s", strerror(errno));
@@ -759,10 +770,15 @@ pa_worker_accept(struct pa_worker *w, struct pa_conn *c)
 	/* A unix peer's address may be empty: the family from the domain. */
 	if (c->remotelen < sizeof(sa_family_t))
 		c->remote.ss_family = (sa_family_t)p->domain;
-	c->locallen = sizeof(c->local);
-	if (getsockname(c->fd, (struct sockaddr *)&c->local,
-	    &c->locallen) == -1)
-		goto drop;
+	if (!p->localwild) {
+		memcpy(&c->local, &p->lss, sizeof(c->local));
+		c->locallen = p->lsslen;
+	} else {
+		c->locallen = sizeof(c->local);
+		if (getsockname(c->fd, (struct sockaddr *)&c->local,
+		    &c->locallen) == -1)
+			goto drop;
+	}
 	peer_text(c, c->fd);
 	pa_worker_peer(w, c->peer);
 	if (p->proxy_ms == 0)
