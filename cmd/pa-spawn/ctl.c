@@ -22,7 +22,6 @@
 
 #include <err.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,6 +324,8 @@ ctl_close(void)
 	close(C.tfd);
 	close(C.epfd);
 	C.lfd = C.epfd = C.tfd = -1;
+	C.ticking = 0;
+	C.paused_until = 0;
 	/* Remove the path only if it is still ours (a fork's exit is not). */
 	if (C.owner == getpid() && stat(C.path, &st) == 0 &&
 	    st.st_dev == C.dev && st.st_ino == C.ino)
