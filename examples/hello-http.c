@@ -7,8 +7,8 @@
  * request up to the blank line that ends its header (8 KiB at most,
  * 5 seconds at most for each piece), answers 200 with a short body, or
  * 400 to a header that does not end, and closes.  Run alone (pa-listen
- * ADDRESS
- * examples/hello-http) it serves on the socket pa-listen hands over.
+ * ADDRESS examples/hello-http) it serves on the socket pa-listen hands
+ * over.
  * TERM, INT and HUP: every thread finishes the request in hand and the
  * process exits 0.
  */
