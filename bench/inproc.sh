@@ -20,6 +20,7 @@
 #   BENCH_INPROC_N=N   processes of pa, nginx and the accept loop (default 2)
 #   BENCH_INPROC_ALT=PATH  also run pa with this handler program instead
 #                      of examples/hello-http ("pa-alt"): an A/B of a change
+#   BENCH_INPROC_SPAWN_ALT=PATH  also run pa with this pa-spawn ("pa-spawn-alt")
 #   BENCH_OUT=DIR      where results go
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,6 +64,9 @@ trap 'exit 130' INT TERM
 if [ -n "${BENCH_INPROC_ALT:-}" ]; then
 	SERVERS=$(echo " $SERVERS " | sed 's/ pa / pa pa-alt /')
 fi
+if [ -n "${BENCH_INPROC_SPAWN_ALT:-}" ]; then
+	SERVERS=$(echo " $SERVERS " | sed 's/ pa / pa pa-spawn-alt /')
+fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 if ! [ -x "$NGINX" ]; then
 	say "nginx is not installed (sh scripts/deps.sh bench): left out"
@@ -97,6 +101,9 @@ start_server() {
 	pa-alt)
 		cmd=("$ROOT/bin/pa-listen" -1 "$HOST:0" "$ROOT/bin/pa-spawn"
 		    -q -c "$T/$name.ctl" -n "$N" "$BENCH_INPROC_ALT") ;;
+	pa-spawn-alt)
+		cmd=("$ROOT/bin/pa-listen" -1 "$HOST:0" "$BENCH_INPROC_SPAWN_ALT"
+		    -q -c "$T/$name.ctl" -n "$N" "$ROOT/examples/hello-http") ;;
 	accept)
 		cmd=("$BB/inproc-accept" -1 -n "$N" "$HOST" 0) ;;
 	nginx)

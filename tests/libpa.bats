@@ -9,7 +9,7 @@ bats_require_minimum_version 1.5.0
 load helper
 
 T=$BATS_TEST_TMPDIR
-EX=$BATS_TEST_DIRNAME/../examples
+EX=${PA_EXAMPLES:-$BATS_TEST_DIRNAME/../examples}
 ROOT=$BATS_TEST_DIRNAME/..
 
 # pool NAME EXAMPLE [ARGS...] -- [PA-SPAWN ARGS...]: the chain on
