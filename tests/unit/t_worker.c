@@ -1,7 +1,7 @@
 /*
  * Unit tests of libpa's connection API (lib/pa_handler.c): attach errors,
- * pa_pool_attach_fd, pa_worker_accept (both addresses, the peer text, the
- * slot states), the PROXY header (v1, UNKNOWN, malformed, late, a peer
+ * pa_pool_attach_fd, pa_worker_accept (both addresses, on a specific and
+ * on a wildcard address, the peer text, the slot states), the PROXY header (v1, UNKNOWN, malformed, late, a peer
  * outside the networks), a unix peer, pa_worker_leaving and the stop,
  * threads alone on a blocking socket, and the peer text in a region slot.
  */
@@ -183,6 +183,45 @@ closed(int fd)
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		;
 	return n == 0 || errno == ECONNRESET;
+}
+
+/* Bound to 0.0.0.0: the local address is the connection's own. */
+static void
+test_wildcard(void)
+{
+	struct sockaddr_in a, any;
+	struct pa_pool *p;
+	struct pa_worker *w;
+	struct pa_conn c;
+	socklen_t len = sizeof(any);
+	char why[256];
+	int lfd, cl;
+
+	memset(&any, 0, sizeof(any));
+	any.sin_family = AF_INET;
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(lfd != -1 && bind(lfd, (struct sockaddr *)&any,
+	    sizeof(any)) == 0 && listen(lfd, 4) == 0 &&
+	    getsockname(lfd, (struct sockaddr *)&any, &len) == 0);
+	a = any;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK((p = pa_pool_attach_fd(lfd, 1, why, sizeof(why))) != NULL);
+	if (p == NULL)
+		return;
+	CHECK((w = pa_worker_start(p)) != NULL);
+	CHECK((cl = client(&a, NULL, NULL)) != -1);
+	CHECK(pa_worker_accept(w, &c) == PA_NEXT_CONN);
+	CHECK(c.local.ss_family == AF_INET &&
+	    ((struct sockaddr_in *)(void *)&c.local)->sin_addr.s_addr ==
+	    htonl(INADDR_LOOPBACK) && port_of(&c.local) == ntohs(a.sin_port));
+	close(c.fd);
+	pa_worker_done(w);
+	close(cl);
+	pa_pool_stop(p, PA_WHY_STOP);
+	CHECK(pa_worker_accept(w, &c) == PA_NEXT_EXIT);
+	pa_worker_end(w);
+	pa_pool_detach(p);
+	close(lfd);
 }
 
 static void
@@ -444,6 +483,7 @@ main(void)
 {
 	test_errors();
 	test_accept();
+	test_wildcard();
 	test_proxy();
 	test_unix();
 	test_threads_alone();
