@@ -132,6 +132,11 @@ teardown() {
 	grep -qx "accepted: 3" <<<"$output"
 	grep -qx "spawned: 2" <<<"$output"
 	grep -qx "pid: $POOL" <<<"$output"
+	# help lists every command.
+	run -0 pa-ctl -c "$CTL" help
+	for k in stat top list up down set bounds restart stop help; do
+		grep -q "^$k " <<<"$output"
+	done
 	# The same figures over nc: the protocol is for people too.
 	run -0 bash -c "echo stat | timeout 5 nc -U '$CTL'"
 	[ "${lines[0]}" = ok ]
