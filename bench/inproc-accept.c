@@ -1,13 +1,14 @@
 /*
  * inproc-accept: the in-process reference of the libpa benchmark.
  *
- * usage: inproc-accept [-1] [-b backlog] [-n procs] host port
+ * usage: inproc-accept [-1] [-b backlog] [-d seconds] [-n procs] host port
  *
  * Binds host:port (port 0: any; -1 prints the bound port and a newline on
  * stdout), listens (backlog default 4096) and forks procs (default 2)
  * processes that each loop: block in accept(2), read the request up to
  * the blank line that ends its header, write the same response as
- * examples/hello-http, close.  No notification, no slots, no counters,
+ * examples/hello-http, close.  -d sets TCP_DEFER_ACCEPT (a connection is
+ * accepted once its request has arrived).  No notification, no slots, no counters,
  * no timeouts: the kernel's exclusive wake-up of blocked accepts, what
  * an in-process server costs with nothing else.  The children die with
  * the parent (PR_SET_PDEATHSIG); TERM ends it all.
@@ -17,6 +18,7 @@
 #include <sys/wait.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <err.h>
@@ -38,8 +40,8 @@ static const char ok[] =
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: inproc-accept [-1] [-b backlog] [-n procs] "
-	    "host port\n");
+	fprintf(stderr, "usage: inproc-accept [-1] [-b backlog] [-d seconds] "
+	    "[-n procs] host port\n");
 	exit(100);
 }
 
@@ -77,11 +79,11 @@ main(int argc, char *argv[])
 	struct sockaddr_in sin;
 	socklen_t len = sizeof(sin);
 	const char *errstr;
-	long long backlog = 4096, procs = 2, port;
+	long long backlog = 4096, procs = 2, port, defer = 0;
 	pid_t ppid = getpid();
 	int ch, lfd, one = 1, oneflag = 0, st;
 
-	while ((ch = getopt(argc, argv, "+1b:n:")) != -1) {
+	while ((ch = getopt(argc, argv, "+1b:d:n:")) != -1) {
 		switch (ch) {
 		case '1':
 			oneflag = 1;
@@ -90,6 +92,11 @@ main(int argc, char *argv[])
 			backlog = strtonum(optarg, 1, 65535, &errstr);
 			if (errstr != NULL)
 				errx(100, "-b %s: %s", optarg, errstr);
+			break;
+		case 'd':
+			defer = strtonum(optarg, 1, 3600, &errstr);
+			if (errstr != NULL)
+				errx(100, "-d %s: %s", optarg, errstr);
 			break;
 		case 'n':
 			procs = strtonum(optarg, 1, 1024, &errstr);
@@ -116,6 +123,9 @@ main(int argc, char *argv[])
 		err(111, "socket");
 	if (setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
 		err(111, "setsockopt SO_REUSEADDR");
+	if (defer > 0 && setsockopt(lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT,
+	    &(int){ (int)defer }, sizeof(int)) == -1)
+		err(111, "setsockopt TCP_DEFER_ACCEPT");
 	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
 		err(111, "bind %s:%s", argv[0], argv[1]);
 	if (listen(lfd, (int)backlog) == -1)

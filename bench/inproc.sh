@@ -21,6 +21,8 @@
 #   BENCH_INPROC_ALT=PATH  also run pa with this handler program instead
 #                      of examples/hello-http ("pa-alt"): an A/B of a change
 #   BENCH_INPROC_SPAWN_ALT=PATH  also run pa with this pa-spawn ("pa-spawn-alt")
+#   BENCH_INPROC_DEFER=1  every server with TCP_DEFER_ACCEPT (pa-listen -d 1,
+#                      nginx's deferred, inproc-accept -d 1)
 #   BENCH_OUT=DIR      where results go
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +39,14 @@ fi
 CONCS=${BENCH_CONC:-1 8 64}
 SERVERS=${BENCH_INPROC_SERVERS:-pa nginx accept}
 N=${BENCH_INPROC_N:-2}
+DEFER=()
+DEFERRED=
+DNOTE=
+if [ "${BENCH_INPROC_DEFER:-0}" = 1 ]; then
+	DEFER=(-d 1)
+	DEFERRED=' deferred'
+	DNOTE=', TCP_DEFER_ACCEPT'
+fi
 HOST=127.0.0.1
 REQ=$'GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n'
 
@@ -90,25 +100,26 @@ start_server() {
 	local name=$1 port='' cmd
 	case $name in
 	pa)
-		cmd=("$ROOT/bin/pa-listen" -1 "$HOST:0" "$ROOT/bin/pa-spawn"
+		cmd=("$ROOT/bin/pa-listen" -1 "${DEFER[@]}" "$HOST:0" "$ROOT/bin/pa-spawn"
 		    -q -c "$T/$name.ctl" -n "$N" "$ROOT/examples/hello-http") ;;
 	pa-t)	# one process, N threads
-		cmd=("$ROOT/bin/pa-listen" -1 "$HOST:0" "$ROOT/bin/pa-spawn"
+		cmd=("$ROOT/bin/pa-listen" -1 "${DEFER[@]}" "$HOST:0" "$ROOT/bin/pa-spawn"
 		    -q -c "$T/$name.ctl" -n 1 "$ROOT/examples/hello-http" -t "$N") ;;
 	pa-4)	# twice the processes
-		cmd=("$ROOT/bin/pa-listen" -1 "$HOST:0" "$ROOT/bin/pa-spawn"
+		cmd=("$ROOT/bin/pa-listen" -1 "${DEFER[@]}" "$HOST:0" "$ROOT/bin/pa-spawn"
 		    -q -c "$T/$name.ctl" -n "$((2 * N))" "$ROOT/examples/hello-http") ;;
 	pa-alt)
-		cmd=("$ROOT/bin/pa-listen" -1 "$HOST:0" "$ROOT/bin/pa-spawn"
+		cmd=("$ROOT/bin/pa-listen" -1 "${DEFER[@]}" "$HOST:0" "$ROOT/bin/pa-spawn"
 		    -q -c "$T/$name.ctl" -n "$N" "$BENCH_INPROC_ALT") ;;
 	pa-spawn-alt)
-		cmd=("$ROOT/bin/pa-listen" -1 "$HOST:0" "$BENCH_INPROC_SPAWN_ALT"
+		cmd=("$ROOT/bin/pa-listen" -1 "${DEFER[@]}" "$HOST:0" "$BENCH_INPROC_SPAWN_ALT"
 		    -q -c "$T/$name.ctl" -n "$N" "$ROOT/examples/hello-http") ;;
 	accept)
-		cmd=("$BB/inproc-accept" -1 -n "$N" "$HOST" 0) ;;
+		cmd=("$BB/inproc-accept" -1 "${DEFER[@]}" -n "$N" "$HOST" 0) ;;
 	nginx)
 		port=$(free_port)
 		sed -e "s|@DIR@|$T|g" -e "s|@PORT@|$port|g" \
+		    -e "s|@DEFERRED@|$DEFERRED|" \
 		    -e "s|^worker_processes 2;|worker_processes $N;|" \
 		    bench/nginx/nginx.conf.in >"$T/nginx.conf"
 		cmd=("$NGINX" -p "$T" -c "$T/nginx.conf") ;;
@@ -238,7 +249,7 @@ PIDS=()
 	    "($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1))."
 	echo "Command: \`make bench-inproc\` (BENCH_QUICK=${BENCH_QUICK:-0}," \
 	    "$REPS repetitions of $SECS s, concurrency $CONCS, $N processes" \
-	    "each), $((SECONDS - t0)) s in all."
+	    "each$DNOTE), $((SECONDS - t0)) s in all."
 	echo "Load average (1, 5, 15 min) before the run: $LOAD0; after it:" \
 	    "$(cut -d ' ' -f 1-3 /proc/loadavg)."
 	echo
