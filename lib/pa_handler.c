@@ -748,13 +748,47 @@ proxy_errno(enum pa_proxy_err e)
 	}
 }
 
-enum pa_next
-pa_worker_accept(struct pa_worker *w, struct pa_conn *c)
+/*
+ * Read the PROXY header of c and take its addresses: 0, or -1 with errno.
+ * Apart, so that its 64 KiB buffer is on the stack only when a header is
+ * expected.
+ */
+static int __attribute__((noinline))
+take_proxy(struct pa_worker *w, struct pa_conn *c)
 {
 	struct pa_pool *p = w->p;
 	uint8_t buf[PA_PROXY_MAX];
 	struct pa_proxy h;
 	enum pa_proxy_err pe;
+
+	if (p->nnets > 0 && p->domain != AF_UNIX &&
+	    !pa_proxy_net_match(p->nets, p->nnets,
+	    (struct sockaddr *)&c->remote)) {
+		errno = EPERM;
+		return -1;
+	}
+	if ((pe = pa_proxy_read(c->fd, p->proxy_ms, buf, sizeof(buf),
+	    &h)) != PA_PROXY_OK) {
+		c->proxy_err = pe;
+		errno = proxy_errno(pe);
+		return -1;
+	}
+	if (!h.local) {
+		memcpy(&c->remote, &h.src, sizeof(c->remote));
+		c->remotelen = h.srclen;
+		memcpy(&c->local, &h.dst, sizeof(c->local));
+		c->locallen = h.dstlen;
+		c->proxied = 1;
+		peer_text(c, c->fd);
+		pa_worker_peer(w, c->peer);
+	}
+	return 0;
+}
+
+enum pa_next
+pa_worker_accept(struct pa_worker *w, struct pa_conn *c)
+{
+	struct pa_pool *p = w->p;
 	enum pa_next r;
 	int e;
 
@@ -781,30 +815,8 @@ pa_worker_accept(struct pa_worker *w, struct pa_conn *c)
 	}
 	peer_text(c, c->fd);
 	pa_worker_peer(w, c->peer);
-	if (p->proxy_ms == 0)
+	if (p->proxy_ms == 0 || take_proxy(w, c) == 0)
 		return PA_NEXT_CONN;
-	if (p->nnets > 0 && p->domain != AF_UNIX &&
-	    !pa_proxy_net_match(p->nets, p->nnets,
-	    (struct sockaddr *)&c->remote)) {
-		errno = EPERM;
-		goto drop;
-	}
-	if ((pe = pa_proxy_read(c->fd, p->proxy_ms, buf, sizeof(buf),
-	    &h)) != PA_PROXY_OK) {
-		c->proxy_err = pe;
-		errno = proxy_errno(pe);
-		goto drop;
-	}
-	if (!h.local) {
-		memcpy(&c->remote, &h.src, sizeof(c->remote));
-		c->remotelen = h.srclen;
-		memcpy(&c->local, &h.dst, sizeof(c->local));
-		c->locallen = h.dstlen;
-		c->proxied = 1;
-		peer_text(c, c->fd);
-		pa_worker_peer(w, c->peer);
-	}
-	return PA_NEXT_CONN;
 drop:
 	e = errno;
 	close(c->fd);
