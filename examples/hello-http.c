@@ -121,7 +121,7 @@ worker(void *arg)
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: hello-http [-t threads]\n");
+	fprintf(stderr, "usage: hello-http [-h] [-t threads]\n");
 	exit(100);
 }
 
@@ -136,8 +136,14 @@ main(int argc, char *argv[])
 	unsigned n = 1, i;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "+t:")) != -1) {
+	while ((ch = getopt(argc, argv, "+ht:")) != -1) {
 		switch (ch) {
+		case 'h':
+			printf("usage: hello-http [-h] [-t threads]\n"
+			    "  -h          print this help and exit\n"
+			    "  -t threads  threads, each with its own slot "
+			    "(default 1)\n");
+			exit(0);
 		case 't':
 			n = (unsigned)strtonum(optarg, 1, 256, &errstr);
 			if (errstr != NULL)

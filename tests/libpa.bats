@@ -203,3 +203,13 @@ get() {
 	[ ! -e "$T/root/usr/lib/libpa.a" ]
 	[ ! -e "$T/root/usr/lib/pkgconfig/pa.pc" ]
 }
+
+@test "hello-http: -h, a usage error, and no socket to serve on" {
+	run -0 "$EX/hello-http" -h
+	[[ $output == "usage: hello-http"* ]]
+	run -100 "$EX/hello-http" -x
+	run -100 "$EX/hello-http" -t 0
+	run -100 "$EX/hello-http" extra
+	run -100 --separate-stderr "$EX/hello-http" </dev/null
+	[[ $stderr == *"not a listening socket"* ]]
+}
