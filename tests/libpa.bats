@@ -191,10 +191,10 @@ get() {
 	export PKG_CONFIG_SYSROOT_DIR=$T/root
 	run -0 pkg-config --cflags --libs pa
 	echo "$output"
+	# The page's command line, warnings made errors.
 	# shellcheck disable=SC2046 # pkg-config's words
-	cc -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE "${cflags[@]}" \
-	    $(pkg-config --cflags pa) -o "$T/echo" "$T/echo.c" \
-	    $(pkg-config --libs pa)
+	cc -Wall -Wextra -Werror "${cflags[@]}" $(pkg-config --cflags pa) \
+	    -o "$T/echo" "$T/echo.c" $(pkg-config --libs pa)
 	pa_start E pa-listen -1 127.0.0.1:0 "$T/echo"
 	port=$(wait_port E)
 	run -0 bash -c "printf 'a line\n' | timeout 5 nc -N 127.0.0.1 $port"
