@@ -142,16 +142,25 @@ start_server() {
 	"$BB/load" -c 8 -n 300 -r "$REQ" "$HOST" "$port" >/dev/null	# warm-up
 }
 
-# measure SERVER C REP PID PORT: one load run, one raw line.
+# own_ms PID: CPU time of the process PID alone (utime + stime), in ms.
+HZ=$(getconf CLK_TCK)
+own_ms() {
+	awk -v hz="$HZ" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$1/stat"
+}
+
+# measure SERVER C REP PID PORT: one load run, one raw line.  For pa, the
+# session leader is pa-spawn (pa-listen executes it): its own share too.
 measure() {
-	local name=$1 c=$2 rep=$3 pid=$4 port=$5 pre post res
+	local name=$1 c=$2 rep=$3 pid=$4 port=$5 pre post res own0 own1
 	pre=$("$BB/sessstat" "$pid")
+	own0=$(own_ms "$pid")
 	res=$("$BB/load" -c "$c" -d "$SECS" -r "$REQ" "$HOST" "$port")
+	own1=$(own_ms "$pid")
 	post=$("$BB/sessstat" "$pid")
 	echo "server=$name c=$c rep=$rep $res" \
 	    "srv_cpu_ms=$(($(field cpu_ms "$post") - $(field cpu_ms "$pre")))" \
 	    "srv_ctxsw=$(($(field ctxsw "$post") - $(field ctxsw "$pre")))" \
-	    >>"$RAW"
+	    "lead_cpu_ms=$((own1 - own0))" >>"$RAW"
 }
 
 # The table: medians over the repetitions (min-max), ratios of the
@@ -179,6 +188,8 @@ function med(k, m,   a, i, j, t) {
 	val["r" k, n[k]] = v["rate"]
 	val["p" k, n[k]] = v["p99_us"]
 	cpu[k] += v["srv_cpu_ms"]
+	lead[k] += v["lead_cpu_ms"]
+	sw[k] += v["srv_ctxsw"]
 	cn[k] += v["conns"]
 	if (!(v["c"] in seen)) {
 		seen[v["c"]] = 1
@@ -187,8 +198,8 @@ function med(k, m,   a, i, j, t) {
 }
 END {
 	ns = split(servers, sv, " ")
-	print "| server | c | conn/s | p99 ms | server CPU µs/conn | vs nginx | vs accept |"
-	print "|---|---:|---:|---:|---:|---:|---:|"
+	print "| server | c | conn/s | p99 ms | server CPU µs/conn | of which pa-spawn | switches/conn | vs nginx | vs accept |"
+	print "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for (ci = 1; ci <= nc; ci++) {
 		c = cs[ci]
 		for (si = 1; si <= ns; si++) {
@@ -206,9 +217,11 @@ END {
 			p = med("p" k, n[k]); plo = lo; phi = hi
 			rn = ("nginx" in r) && r["nginx"] > 0 ? sprintf("%.2f", rate / r["nginx"]) : "-"
 			ra = ("accept" in r) && r["accept"] > 0 ? sprintf("%.2f", rate / r["accept"]) : "-"
-			printf "| %s | %s | %.0f (%.0f-%.0f) | %.2f (%.2f-%.2f) | %.1f | %s | %s |\n",
+			ld = s ~ /^pa/ && cn[k] > 0 ? sprintf("%.1f", lead[k] * 1000 / cn[k]) : "-"
+			printf "| %s | %s | %.0f (%.0f-%.0f) | %.2f (%.2f-%.2f) | %.1f | %s | %.2f | %s | %s |\n",
 			    s, c, rate, rlo, rhi, p / 1000, plo / 1000, phi / 1000,
-			    (cn[k] > 0 ? cpu[k] * 1000 / cn[k] : 0), rn, ra
+			    (cn[k] > 0 ? cpu[k] * 1000 / cn[k] : 0), ld,
+			    (cn[k] > 0 ? sw[k] / cn[k] : 0), rn, ra
 		}
 		delete r
 	}
