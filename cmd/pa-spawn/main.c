@@ -62,6 +62,7 @@ static int	 nflag;
 static char	**orig_argv;		/* for a re-exec */
 static int	 dropped;		/* -u or -U done */
 static const char *adopting;		/* $PA_SPAWN_STATE: after a re-exec */
+static const char *adopt_procs;		/* $PA_SPAWN_PROCS: its handlers */
 
 static void	 adopt_listener(void);
 static void	 describe_listener(void);
@@ -723,7 +724,7 @@ adopt_listener(void)
 static void
 reexec(void)
 {
-	char state[128], lfd[16];
+	char state[128], lfd[16], *procs = NULL;
 	int e;
 
 	if (S.draining) {
@@ -736,10 +737,11 @@ reexec(void)
 		return;
 	}
 	snprintf(lfd, sizeof(lfd), "%d", S.lfd);
-	if (pool_keep(1, state, sizeof(state)) == -1 ||
+	if (pool_keep(1, state, sizeof(state), &procs) == -1 ||
 	    fcntl(S.lfd, F_SETFD, 0) == -1 ||
 	    (readyfd > 2 && fcntl(readyfd, F_SETFD, 0) == -1) ||
 	    setenv("PA_SPAWN_STATE", state, 1) == -1 ||
+	    setenv("PA_SPAWN_PROCS", procs, 1) == -1 ||
 	    setenv("PA_SPAWN_LFD", lfd, 1) == -1 ||
 	    (notify_path != NULL &&
 	    setenv("NOTIFY_SOCKET", notify_path, 1) == -1)) {
@@ -760,10 +762,12 @@ reexec(void)
 		logx(1, "control socket %s: %s", S.ctl_path, strerror(errno));
 undo:
 	logx(1, "USR2: exec %s: %s", orig_argv[0], strerror(e));
+	free(procs);
 	unsetenv("PA_SPAWN_STATE");
+	unsetenv("PA_SPAWN_PROCS");
 	unsetenv("PA_SPAWN_LFD");
 	unsetenv("NOTIFY_SOCKET");
-	(void)pool_keep(0, NULL, 0);
+	(void)pool_keep(0, NULL, 0, NULL);
 	(void)fcntl(S.lfd, F_SETFD, FD_CLOEXEC);
 	if (readyfd > 2)
 		(void)fcntl(readyfd, F_SETFD, FD_CLOEXEC);
@@ -829,7 +833,11 @@ main(int argc, char *argv[])
 	if ((adopting = getenv("PA_SPAWN_STATE")) != NULL &&
 	    (adopting = strdup(adopting)) == NULL)
 		err(111, "strdup");
+	if ((adopt_procs = getenv("PA_SPAWN_PROCS")) != NULL &&
+	    (adopt_procs = strdup(adopt_procs)) == NULL)
+		err(111, "strdup");
 	unsetenv("PA_SPAWN_STATE");
+	unsetenv("PA_SPAWN_PROCS");
 	setproctitle_init(argc, argv, environ);
 	argc -= options(argc, argv);
 	argv += optind;
@@ -852,7 +860,7 @@ main(int argc, char *argv[])
 		pidfile();
 	if (adopting != NULL) {
 		/* The region and handlers of the previous image. */
-		if (pool_adopt(adopting) == -1)
+		if (pool_adopt(adopting, adopt_procs) == -1)
 			err(101, "re-exec: adopting the pool (%s)", adopting);
 		setup_loop();
 	} else {

@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 int		 pool_affinity;
 
 static int	 readyr = -1, readyw = -1;
+static unsigned	 region_nslots;	/* as created: the header is writable */
 static int	*cpus;		/* processors we may run on, for -a */
 static int	 ncpus;
 static unsigned	 initial;	/* handlers that must be ready to announce */
@@ -101,6 +103,7 @@ pool_init(unsigned nprocs)
 		return -1;
 	if (pa_region_create(&S.r, nprocs, PA_SLOTS_MAX) == -1)
 		return -1;
+	region_nslots = PA_SLOTS_MAX;
 	/*
 	 * Handlers write 4-byte records, atomic on a pipe; the write end
 	 * they inherit blocks, the read end here does not.
@@ -115,41 +118,92 @@ pool_init(unsigned nprocs)
 }
 
 /*
- * Re-exec of pa-spawn: what the next image needs besides the listener,
- * "REGIONFD,READYR,READYW,TARGET,ANNOUNCED", with the three descriptors
- * made inheritable.  pool_keep(0) undoes it if the exec fails.
+ * Re-exec of pa-spawn: what the next image needs besides the listener.
+ * state: "REGIONFD,READYR,READYW,TARGET,ANNOUNCED,NPROCS,NSLOTS", with
+ * the three descriptors made inheritable; procs (allocated): one
+ * "ENTRY:PID:STATE:STARTED_NS," per live handler, from procs[] (the
+ * region's copy is writable by every handler: not to be trusted).
+ * pool_keep(0, ...) undoes it if the exec fails.
  */
 int
-pool_keep(int keep, char *buf, size_t len)
+pool_keep(int keep, char *state, size_t len, char **procs)
 {
 	int fds[3] = { S.r.fd, readyr, readyw }, k;
+	const struct proc *p;
+	size_t cap, off = 0;
+	unsigned i;
+	char *b;
 
 	for (k = 0; k < 3; k++)
 		if (fcntl(fds[k], F_SETFD, keep ? 0 : FD_CLOEXEC) == -1)
 			return -1;
-	if (buf != NULL)
-		snprintf(buf, len, "%d,%d,%d,%u,%d", S.r.fd, readyr, readyw,
-		    S.target, announced);
+	if (!keep)
+		return 0;
+	snprintf(state, len, "%d,%d,%d,%u,%d,%u,%u", S.r.fd, readyr, readyw,
+	    S.target, announced, S.nprocs, region_nslots);
+	cap = (size_t)S.nprocs * 64 + 1;
+	if ((b = malloc(cap)) == NULL)
+		return -1;
+	b[0] = '\0';
+	for (i = 0; i < S.nprocs; i++) {
+		p = &S.procs[i];
+		if (!alive(p))
+			continue;
+		off += (size_t)snprintf(b + off, cap - off, "%u:%ld:%c:%llu,",
+		    i, (long)p->p_pid, p->p_state == P_RETIRING ? 'R' :
+		    p->p_state == P_READY ? 'Y' : 'S',
+		    (unsigned long long)p->p_started_ns);
+	}
+	*procs = b;
 	return 0;
 }
 
+/* pid is a child of this process (read from /proc/PID/stat). */
+static int
+is_child(pid_t pid)
+{
+	char path[64], buf[512], *rp;
+	long ppid;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid ...": comm may hold anything but ")". */
+	if ((rp = strrchr(buf, ')')) == NULL ||
+	    sscanf(rp + 1, " %*c %ld", &ppid) != 1)
+		return 0;
+	return ppid == (long)getpid();
+}
+
 /*
- * The other side of pool_keep(): map the region, take the pipe, and
- * rebuild procs[] from the region's table of handler processes, which
- * are still this process's children.  The generation starts again.
+ * The other side of pool_keep(): put back the sizes in the region's
+ * header (a handler may have scribbled them), map it, take the pipe,
+ * and rebuild procs[] from the list, keeping only processes that are
+ * still children of this process.  The generation starts again.
  */
 int
-pool_adopt(const char *state)
+pool_adopt(const char *state, const char *procs)
 {
-	struct pa_region_hdr *h;
-	struct pa_proc *rp;
+	struct pa_region_hdr fix;
 	struct proc *p;
 	uint64_t now = pa_now_ns();
-	unsigned i, target;
-	int rfd, rr, rw, ann, n = 0;
+	unsigned long long started;
+	unsigned i, target, nprocs, nslots;
+	int rfd, rr, rw, ann, n = 0, used;
+	long pid;
+	char st;
 
-	if (sscanf(state, "%d,%d,%d,%u,%d", &rfd, &rr, &rw, &target,
-	    &ann) != 5 || rfd < 0 || rr < 0 || rw < 0) {
+	if (sscanf(state, "%d,%d,%d,%u,%d,%u,%u", &rfd, &rr, &rw, &target,
+	    &ann, &nprocs, &nslots) != 7 || rfd < 0 || rr < 0 || rw < 0 ||
+	    nprocs == 0 || nprocs > PA_PROCS_MAX || nslots == 0 ||
+	    nslots > PA_SLOTS_MAX || target > nprocs) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -157,34 +211,41 @@ pool_adopt(const char *state)
 	    fcntl(rr, F_SETFD, FD_CLOEXEC) == -1 ||
 	    fcntl(rw, F_SETFD, FD_CLOEXEC) == -1)
 		return -1;
+	memset(&fix, 0, sizeof(fix));
+	fix.magic = PA_REGION_MAGIC;
+	fix.version = PA_REGION_VERSION;
+	fix.nprocs = nprocs;
+	fix.nslots = nslots;
+	fix.slot_size = sizeof(struct pa_slot);
+	fix.proc_size = sizeof(struct pa_proc);
+	if (pwrite(rfd, &fix, offsetof(struct pa_region_hdr, gen), 0) !=
+	    (ssize_t)offsetof(struct pa_region_hdr, gen))
+		return -1;
 	if (pa_region_map(&S.r, rfd) == -1)
 		return -1;
-	h = S.r.hdr;
-	if (PA_LOAD(&h->spawner_pid) != (int32_t)getpid() ||
-	    target > h->nprocs) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (pool_alloc(h->nprocs) == -1)
+	region_nslots = nslots;
+	PA_STORE(&S.r.hdr->spawner_pid, (int32_t)getpid());
+	if (pool_alloc(nprocs) == -1)
 		return -1;
 	readyr = rr;
 	readyw = rw;
 	S.target = target;
 	announced = ann;
-	for (i = 0; i < S.nprocs; i++) {
-		rp = &S.r.procs[i];
-		p = &S.procs[i];
-		if ((p->p_pid = (pid_t)PA_LOAD(&rp->pid)) <= 0) {
-			p->p_pid = 0;
+	while (procs != NULL && sscanf(procs, "%u:%ld:%c:%llu,%n", &i, &pid,
+	    &st, &started, &used) == 4) {
+		procs += used;
+		if (i >= nprocs || pid <= 0 || !is_child((pid_t)pid)) {
+			logx(1, "re-exec: handler %u pid %ld is no child of "
+			    "pa-spawn: left alone", i, pid);
 			continue;
 		}
-		p->p_started_ns = rp->started_ns;
-		if (PA_LOAD(&rp->cmd) == PA_CMD_EXIT) {
-			p->p_state = P_RETIRING;
-			p->p_retire_ns = now;
-		} else
-			p->p_state = PA_LOAD(&rp->ready) ? P_READY :
-			    P_STARTING;
+		p = &S.procs[i];
+		p->p_pid = (pid_t)pid;
+		p->p_started_ns = started;
+		p->p_state = st == 'R' ? P_RETIRING : st == 'Y' ? P_READY :
+		    P_STARTING;
+		p->p_retire_ns = now;
+		PA_STORE(&S.r.procs[i].pid, (int32_t)pid);
 		n++;
 	}
 	if (!announced) {

@@ -4,6 +4,7 @@
 #ifndef POOL_H
 #define POOL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* pool.c */
@@ -12,9 +13,9 @@ extern int	 pool_affinity;	/* -a: pin handlers to processors, round robin */
 /* The region, the readiness pipe and procs[] for nprocs entries. */
 int		 pool_init(unsigned nprocs);
 /* Re-exec: keep the region and pipe open across exec, and describe them. */
-int		 pool_keep(int keep, char *buf, size_t len);
+int		 pool_keep(int keep, char *state, size_t len, char **procs);
 /* In the new image: take over the pool described by pool_keep(). */
-int		 pool_adopt(const char *state);
+int		 pool_adopt(const char *state, const char *procs);
 /* Read end of the readiness pipe, for the event loop. */
 int		 pool_ready_fd(void);
 /* Start the first n handlers; readiness is declared once n are ready. */
