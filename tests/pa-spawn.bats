@@ -586,3 +586,25 @@ exits0() {
 	wait_for 5 haslog U "USR2: re-exec needs the privileges given up"
 	[ "$(tcp_get 127.0.0.1 "$port")" = ok ]
 }
+
+@test "USR2 after a handler scribbled over the region: the new image repairs it and adopts the pool" {
+	local scribble=$PA_UNITDIR/../fbin/f-scribble
+	[ -x "$scribble" ] || skip "no $scribble (make fbins)"
+	cat >"$T/h.sh" <<-EOF
+	if [ "\$PA_HANDLER" = 1 ] && mkdir "$T/once" 2>/dev/null; then
+		exec "$scribble" "\$\$"
+	fi
+	exec pa-handler sh -c 'echo ok'
+	EOF
+	pool W -vv -n 2 sh "$T/h.sh"
+	local spawner=$PA_PID
+	wait_for 10 haslog W "handler 1 pid [0-9]+ exited 3"
+	wait_for 10 nkids "$spawner" 2
+	kill -USR2 "$spawner"
+	wait_for 5 haslog W "executed afresh: 2 handlers"
+	alive "$spawner"
+	[ "$(tcp_get 127.0.0.1 "$port")" = ok ]
+	is W target 2
+	kill -TERM "$spawner"
+	exits0 "$spawner"
+}
