@@ -9,7 +9,9 @@
  * entry and no more.
  */
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <linux/filter.h>
 
 #include <err.h>
 #include <errno.h>
@@ -870,6 +872,28 @@ pool_deadline(uint64_t now)
 	return d;
 }
 
+/*
+ * Draining, a TCP listener takes no new connection while the queued ones
+ * are served: a socket filter that drops every packet keeps new SYNs out
+ * (their clients retry, and are refused once the socket is closed),
+ * while accept still returns what is queued.  Without it a drain under
+ * steady load never finds the queue empty and lasts the grace period.
+ * Unix sockets have no such filter.
+ */
+static void
+close_door(void)
+{
+	struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
+	struct sock_fprog prog = { 1, &drop };
+
+	if (S.domain == AF_UNIX)
+		return;
+	if (setsockopt(S.lfd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+	    sizeof(prog)) == -1)
+		logx(1, "drain: new connections to %s still come in: %s",
+		    S.addr, strerror(errno));
+}
+
 static void
 begin_drain(uint64_t grace_ns)
 {
@@ -883,6 +907,7 @@ begin_drain(uint64_t grace_ns)
 		if (S.procs[i].p_state == P_RESTART)
 			S.procs[i].p_state = P_FREE;
 	/* Handlers accept until the queue is empty, then exit. */
+	close_door();
 	PA_STORE(&h->draining, 1);
 	PA_ADD(&h->gen, 1);
 	pa_futex_wake(&h->gen, INT_MAX);
