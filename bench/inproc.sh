@@ -20,7 +20,8 @@
 #   BENCH_INPROC_N=N   processes of pa, nginx and the accept loop (default 2)
 #   BENCH_INPROC_ALT=PATH  also run pa with this handler program instead
 #                      of examples/hello-http ("pa-alt"): an A/B of a change
-#   BENCH_INPROC_SPAWN_ALT=PATH  also run pa with this pa-spawn ("pa-spawn-alt")
+#   BENCH_INPROC_SPAWN_ALT=PATH  also run pa with this pa-spawn ("pa-spawn-alt");
+#                      with BENCH_INPROC_ALT too, also both together ("pa-both")
 #   BENCH_INPROC_DEFER=1  every server with TCP_DEFER_ACCEPT (pa-listen -d 1,
 #                      nginx's deferred, inproc-accept -d 1)
 #   BENCH_OUT=DIR      where results go
@@ -76,6 +77,9 @@ if [ -n "${BENCH_INPROC_ALT:-}" ]; then
 fi
 if [ -n "${BENCH_INPROC_SPAWN_ALT:-}" ]; then
 	SERVERS=$(echo " $SERVERS " | sed 's/ pa / pa pa-spawn-alt /')
+	if [ -n "${BENCH_INPROC_ALT:-}" ]; then
+		SERVERS=$(echo " $SERVERS " | sed 's/ pa-spawn-alt / pa-spawn-alt pa-both /')
+	fi
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 if ! [ -x "$NGINX" ]; then
@@ -114,6 +118,9 @@ start_server() {
 	pa-spawn-alt)
 		cmd=("$ROOT/bin/pa-listen" -1 "${DEFER[@]}" "$HOST:0" "$BENCH_INPROC_SPAWN_ALT"
 		    -q -c "$T/$name.ctl" -n "$N" "$ROOT/examples/hello-http") ;;
+	pa-both)
+		cmd=("$ROOT/bin/pa-listen" -1 "${DEFER[@]}" "$HOST:0" "$BENCH_INPROC_SPAWN_ALT"
+		    -q -c "$T/$name.ctl" -n "$N" "$BENCH_INPROC_ALT") ;;
 	accept)
 		cmd=("$BB/inproc-accept" -1 "${DEFER[@]}" -n "$N" "$HOST" 0) ;;
 	nginx)
