@@ -16,7 +16,8 @@
 #   BENCH_REPS=N       repetitions (default 3; quick: 1)
 #   BENCH_SECS=N       seconds per load (default 2; quick: 1)
 #   BENCH_CONC="1 8 64"        concurrencies
-#   BENCH_INPROC_SERVERS="pa nginx accept"  (also: pa-t, pa-4)
+#   BENCH_INPROC_SERVERS="pa nginx accept"  (also: pa-t, pa-4, and the
+#                      alternatives below by name)
 #   BENCH_INPROC_N=N   processes of pa, nginx and the accept loop (default 2)
 #   BENCH_INPROC_ALT=PATH  also run pa with this handler program instead
 #                      of examples/hello-http ("pa-alt"): an A/B of a change
@@ -72,13 +73,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ -n "${BENCH_INPROC_ALT:-}" ]; then
-	SERVERS=$(echo " $SERVERS " | sed 's/ pa / pa pa-alt /')
-fi
-if [ -n "${BENCH_INPROC_SPAWN_ALT:-}" ]; then
-	SERVERS=$(echo " $SERVERS " | sed 's/ pa / pa pa-spawn-alt /')
+# The alternatives join the default list; a list given names its own.
+if [ -z "${BENCH_INPROC_SERVERS:-}" ]; then
 	if [ -n "${BENCH_INPROC_ALT:-}" ]; then
-		SERVERS=$(echo " $SERVERS " | sed 's/ pa-spawn-alt / pa-spawn-alt pa-both /')
+		SERVERS=$(echo " $SERVERS " | sed 's/ pa / pa pa-alt /')
+	fi
+	if [ -n "${BENCH_INPROC_SPAWN_ALT:-}" ]; then
+		SERVERS=$(echo " $SERVERS " | sed 's/ pa / pa pa-spawn-alt /')
+		if [ -n "${BENCH_INPROC_ALT:-}" ]; then
+			SERVERS=$(echo " $SERVERS " | sed 's/ pa-spawn-alt / pa-spawn-alt pa-both /')
+		fi
 	fi
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
