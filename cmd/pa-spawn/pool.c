@@ -331,6 +331,24 @@ fail:
 	_exit(111);
 }
 
+/*
+ * Put back the header fields a handler needs to map the region: any
+ * handler can write them, and a scribbled header would make every later
+ * handler fail at start while the port still takes connections.
+ */
+static void
+heal_header(void)
+{
+	struct pa_region_hdr *h = S.r.hdr;
+
+	PA_STORE(&h->version, PA_REGION_VERSION);
+	PA_STORE(&h->nprocs, (uint32_t)S.nprocs);
+	PA_STORE(&h->nslots, (uint32_t)region_nslots);
+	PA_STORE(&h->slot_size, (uint32_t)sizeof(struct pa_slot));
+	PA_STORE(&h->proc_size, (uint32_t)sizeof(struct pa_proc));
+	PA_STORE(&h->magic, PA_REGION_MAGIC);
+}
+
 /* Start a handler in entry i. */
 static int
 spawn(unsigned i, uint64_t now)
@@ -339,6 +357,7 @@ spawn(unsigned i, uint64_t now)
 	struct pa_proc *rp = &S.r.procs[i];
 	pid_t pid, parent = getpid();
 
+	heal_header();
 	PA_STORE(&rp->pid, 0);
 	PA_STORE(&rp->cmd, (uint32_t)PA_CMD_RUN);
 	PA_STORE(&rp->ready, 0);
