@@ -305,14 +305,14 @@ queued() {
 	run ! pgrep -f 'sleep 3600'
 }
 
-@test "a handler that scribbles over the whole region crashes neither pa-spawn nor pa-ctl" {
+@test "a handler that scribbles over the whole region crashes neither pa-spawn nor pa-ctl; the pool heals" {
 	cat >"$T/h.sh" <<-'EOF'
 	if [ "$PA_HANDLER" = 1 ]; then exec f-scribble "$$"; fi
 	exec pa-handler echo served
 	EOF
 	pool W -n 2 sh "$T/h.sh"
 	# The scribbler exits at once, is reaped (its slots released) and
-	# restarted once a second: a few rounds.
+	# restarted once a second, scribbling again: a few rounds.
 	wait_for 10 grep -q 'handler 1 .* exited 3' "$T/W.err"
 	wait_for 10 ge spawned 5
 	alive "$POOL"
@@ -322,14 +322,29 @@ queued() {
 	run -0 pa-ctl -c "$CTL" -j list
 	run -0 pa-ctl -c "$CTL" -p stat
 	run -0 pa-ctl -c "$CTL" set 3
-	run -0 f-load -n 20 -e served 127.0.0.1 "$PORT"
-	[[ "$output" == "attempted 20 ok 20 "* ]]
 	alive "$POOL"
 	kill -TERM "$POOL"
 	wait_for 10 dead "$POOL"
 	local rc=0
 	wait "$POOL" || rc=$?
 	[ "$rc" -eq 0 ]
+
+	# Scribbled once: pa-spawn puts the header back before each start,
+	# so the replacements map the region and the pool serves again.
+	cat >"$T/h1.sh" <<-EOF
+	if [ "\$PA_HANDLER" = 1 ] && mkdir "$T/once" 2>/dev/null; then
+		exec f-scribble "\$\$"
+	fi
+	exec pa-handler echo served
+	EOF
+	pool V -n 2 sh "$T/h1.sh"
+	wait_for 10 grep -q 'handler 1 .* exited 3' "$T/V.err"
+	wait_for 10 is handlers 2
+	run -0 pa-ctl -c "$CTL" set 3
+	wait_for 10 is handlers 3
+	run -0 f-load -n 20 -e served 127.0.0.1 "$PORT"
+	echo "$output"
+	[[ "$output" == "attempted 20 ok 20 "* ]]
 }
 
 @test "hostile control requests: errors or timeouts, and none changes the pool" {
