@@ -162,6 +162,8 @@ exits0() {
 	local kid
 	kid=$(kids "$PA_PID")
 	wait_for 5 grep -q '^Name:.sleep$' "/proc/$kid/status"
+	# Shown if the test fails.
+	grep -E '^(Name|Pid|PPid|Sig[A-Za-z]+):' "/proc/$kid/status"
 	grep -qx "SigBlk:.0000000000000000" "/proc/$kid/status"
 	grep -qx "SigIgn:.0000000000000000" "/proc/$kid/status"
 }
