@@ -10,6 +10,7 @@
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/filter.h>
 
@@ -278,6 +279,28 @@ pool_ready_fd(void)
  * and 5 are the listener, the region and the readiness pipe; nothing else
  * above 2 survives; the signal mask and dispositions are the defaults.
  */
+/*
+ * glibc's sigaction() refuses the two signals it keeps for itself (32 and
+ * 33, below SIGRTMIN), and a parent that ran us through glibc's
+ * posix_spawn() (make does) leaves them ignored; an ignored signal stays
+ * ignored across exec.  Set them to the default with the system call.
+ */
+static void
+default_glibc_signals(void)
+{
+	struct {
+		void		*handler;
+		unsigned long	 flags;
+		void		*restorer;
+		uint64_t	 mask;
+	} ksa;
+	int k;
+
+	memset(&ksa, 0, sizeof(ksa));	/* SIG_DFL, no flags, empty mask */
+	for (k = 32; k < SIGRTMIN; k++)
+		(void)syscall(SYS_rt_sigaction, k, &ksa, NULL, sizeof(ksa.mask));
+}
+
 static void __attribute__((__noreturn__))
 child(unsigned i, pid_t parent)
 {
@@ -320,6 +343,7 @@ child(unsigned i, pid_t parent)
 	sigemptyset(&sa.sa_mask);
 	for (k = 1; k < NSIG; k++)
 		(void)sigaction(k, &sa, NULL);
+	default_glibc_signals();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execvp(S.argv[0], S.argv);
