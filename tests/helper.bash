@@ -102,3 +102,12 @@ tcp_get() {
 unix_get() {
 	printf '%s' "${2-}" | timeout 5 nc -N -U "$1"
 }
+
+# free_port: a port free a moment ago (for programs that cannot bind port
+# 0 and say which); the caller retries if it is taken meanwhile.
+free_port() {
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}

@@ -14,14 +14,6 @@ TOP=$BATS_TEST_DIRNAME/..
 REPORT='echo "R=$TCPREMOTEIP L=$TCPLOCALIP:$TCPLOCALPORT"
 env | grep -E "^(LISTEN_|NOTIFY_SOCKET|PA_)" || true'
 
-# A port free a moment ago; the caller retries if it is taken meanwhile.
-free_port() {
-	python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
 # activate NAME ARGS...: systemd-socket-activate on a free port running
 # ARGS, with NOTIFY_SOCKET read by p-notify.py into NAME.notify; sets port.
 activate() {
