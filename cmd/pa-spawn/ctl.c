@@ -22,6 +22,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -88,10 +89,22 @@ ctl_default_path(void)
 	return buf;
 }
 
+/*
+ * The control socket, through the listener code pa-listen uses: born
+ * 0600 (no window in which another user could connect), and a path that
+ * is taken is replaced only if it is a socket nobody answers on (a
+ * pa-spawn that died without removing it).
+ */
 static int
-sockaddr_of(const char *path, struct sockaddr_un *sun)
+ctl_listen(const char *path)
 {
-	memset(sun, 0, sizeof(*sun));
+	struct pa_addr a;
+	struct sockaddr_un *sun = (struct sockaddr_un *)(void *)&a.ss;
+	struct pa_listen_opts o;
+
+	memset(&a, 0, sizeof(a));
+	a.kind = PA_ADDR_UNIX;
+	a.sslen = sizeof(*sun);
 	sun->sun_family = AF_UNIX;
 	if (path == NULL || path[0] == '\0' ||
 	    strlcpy(sun->sun_path, path, sizeof(sun->sun_path)) >=
@@ -99,43 +112,10 @@ sockaddr_of(const char *path, struct sockaddr_un *sun)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	return 0;
-}
-
-/*
- * The path is taken: replace it only if it is a socket nobody answers
- * on (a pa-spawn that died without removing it).  A live one, or
- * anything that is not a socket, is left alone.
- */
-static int
-replace_stale(const struct sockaddr_un *sun)
-{
-	struct stat st;
-	int s, r, e;
-
-	if (lstat(sun->sun_path, &st) == -1)
-		return errno == ENOENT ? 0 : -1;
-	if (!S_ISSOCK(st.st_mode)) {
-		errno = EEXIST;
-		return -1;
-	}
-	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0)) == -1)
-		return -1;
-	r = connect(s, (const struct sockaddr *)sun, sizeof(*sun));
-	e = errno;
-	close(s);
-	if (r == 0 || e == EAGAIN || e == EINPROGRESS) {
-		errno = EADDRINUSE;	/* somebody is there */
-		return -1;
-	}
-	if (e != ECONNREFUSED) {
-		errno = e;
-		return -1;
-	}
-	if (unlink(sun->sun_path) == -1 && errno != ENOENT)
-		return -1;
-	return 0;
+	pa_listen_opts_init(&o);
+	o.mode = 0600;
+	o.backlog = CTL_BACKLOG;
+	return pa_addr_listen(&a, &o);
 }
 
 static int
@@ -225,10 +205,8 @@ carry_in(void)
 int
 ctl_open(const char *path)
 {
-	struct sockaddr_un sun;
 	struct stat st;
-	mode_t mask;
-	int r, e, tries;
+	int e;
 
 	if (C.open) {
 		errno = EBUSY;
@@ -237,34 +215,15 @@ ctl_open(const char *path)
 	carry_in();
 	if (path == NULL)
 		path = ctl_default_path();
-	if (sockaddr_of(path, &sun) == -1)
+	if ((C.lfd = ctl_listen(path)) == -1)
 		return -1;
-	if ((C.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	/* Born 0600: no window in which another user could connect. */
-	for (tries = 0; ; tries++) {
-		mask = umask(0177);
-		r = bind(C.lfd, (struct sockaddr *)&sun, sizeof(sun));
-		e = errno;
-		umask(mask);
-		if (r == 0)
-			break;
-		if (e != EADDRINUSE || tries > 0) {
-			errno = e;
-			goto fail;
-		}
-		if (replace_stale(&sun) == -1)
-			goto fail;
-	}
-	if (chmod(sun.sun_path, 0600) == -1 || stat(sun.sun_path, &st) == -1)
+	strlcpy(C.path, path, sizeof(C.path));
+	if (fcntl(C.lfd, F_SETFL, O_NONBLOCK) == -1 ||
+	    stat(C.path, &st) == -1)
 		goto fail_unlink;
 	C.dev = st.st_dev;
 	C.ino = st.st_ino;
-	strlcpy(C.path, sun.sun_path, sizeof(C.path));
 	C.owner = getpid();
-	if (listen(C.lfd, CTL_BACKLOG) == -1)
-		goto fail_unlink;
 	if ((C.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		goto fail_unlink;
 	if ((C.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
@@ -279,10 +238,7 @@ ctl_open(const char *path)
 	return 0;
 fail_unlink:
 	e = errno;
-	unlink(sun.sun_path);
-	errno = e;
-fail:
-	e = errno;
+	unlink(C.path);
 	if (C.tfd != -1)
 		close(C.tfd);
 	if (C.epfd != -1)
