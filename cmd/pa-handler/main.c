@@ -30,7 +30,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +38,7 @@
 
 #include "pa.h"
 #include "proxy.h"
+#include "spawn.h"
 
 #define GRACE_MS	1000	/* after the time limit: TERM, then KILL */
 #define STRAY_MS	200	/* idle threads stuck in a blocking accept */
@@ -47,8 +47,7 @@ struct thr {
 	pthread_t		 t_thread;
 	struct pa_worker	*t_w;
 	struct pa_ucspi		 t_u;
-	posix_spawn_file_actions_t t_fa;
-	int			 t_fd;	/* where the connection sits for prog */
+	struct spawner		*t_sp;
 	int			 t_serving;
 	int			 t_ended;
 	int			 t_started;
@@ -67,8 +66,6 @@ static unsigned long	 served;
 static int		 recycling;
 static char		**progv;
 static char		*progpath;	/* resolved once; NULL: search PATH */
-static int		 nullfd;
-static posix_spawnattr_t sattr;
 static struct pa_pool	*pool;
 static pthread_t	 mainthr;
 static unsigned		 nended;
@@ -275,22 +272,8 @@ serve(struct thr *t, int fd, const struct sockaddr *peer, socklen_t peerlen)
 		close(fd);
 		return;
 	}
-	/*
-	 * The connection moves to this thread's reserved descriptor, which
-	 * the prepared file actions put on 0 and 1: nothing to allocate.
-	 */
-	if (dup3(fd, t->t_fd, O_CLOEXEC) == -1) {
-		if (vflag >= 1)
-			logw("dup3");
-		close(fd);
-		return;
-	}
+	r = spawn_prog(t->t_sp, fd, progpath, progv, t->t_u.envp, &pid);
 	close(fd);
-	r = progpath != NULL ?
-	    posix_spawn(&pid, progpath, &t->t_fa, &sattr, progv, t->t_u.envp) :
-	    posix_spawnp(&pid, progv[0], &t->t_fa, &sattr, progv, t->t_u.envp);
-	/* Let go of the connection: prog holds it now, or nobody. */
-	dup3(nullfd, t->t_fd, O_CLOEXEC);
 	if (r != 0) {
 		if (vflag >= 1)
 			logc(r, "exec %s", progv[0]);
@@ -384,46 +367,15 @@ out:
 	return NULL;
 }
 
-/* Per thread: the UCSPI buffers, the reserved fd and its file actions. */
+/* Per thread: the UCSPI buffers and the stack prog starts on. */
 static void
 prepare(struct thr *t)
 {
 	if (pa_ucspi_init(&t->t_u, pa_pool_fd(pool), environ,
 	    localname) == -1)
 		err(111, "prepare the environment");
-	if ((t->t_fd = fcntl(nullfd, F_DUPFD_CLOEXEC, 3)) == -1)
-		err(111, "dup");
-	if (posix_spawn_file_actions_init(&t->t_fa) != 0 ||
-	    posix_spawn_file_actions_adddup2(&t->t_fa, t->t_fd, 0) != 0 ||
-	    posix_spawn_file_actions_adddup2(&t->t_fa, t->t_fd, 1) != 0)
-		errx(111, "posix_spawn_file_actions: out of memory");
-}
-
-/*
- * prog starts with an empty mask and every signal at its default.
- * glibc's sigfillset() leaves out the signals it keeps for itself (32 and
- * 33, below SIGRTMIN), and its posix_spawn() then leaves them ignored in
- * the child, which exec keeps: their bits are set by hand.
- */
-static void
-prepare_spawn(void)
-{
-	sigset_t none, all;
-	unsigned long *word = (unsigned long *)(void *)&all;
-	const unsigned bits = 8 * sizeof(unsigned long);
-	int sig;
-
-	sigemptyset(&none);
-	sigfillset(&all);
-	for (sig = 32; sig < SIGRTMIN; sig++)
-		word[(unsigned)(sig - 1) / bits] |=
-		    1ul << ((unsigned)(sig - 1) % bits);
-	if (posix_spawnattr_init(&sattr) != 0 ||
-	    posix_spawnattr_setsigmask(&sattr, &none) != 0 ||
-	    posix_spawnattr_setsigdefault(&sattr, &all) != 0 ||
-	    posix_spawnattr_setflags(&sattr, POSIX_SPAWN_SETSIGMASK |
-	    POSIX_SPAWN_SETSIGDEF) != 0)
-		errx(111, "posix_spawnattr: out of memory");
+	if ((t->t_sp = spawner_new()) == NULL)
+		err(111, "stack for prog");
 }
 
 /* Fds 0-2 open (prog needs a stderr), everything above close-on-exec. */
@@ -439,8 +391,6 @@ fix_fds(void)
 	close(fd);
 	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) == -1)
 		err(111, "close_range");
-	if ((nullfd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
-		err(111, "open /dev/null");
 }
 
 static unsigned long
@@ -576,7 +526,8 @@ main(int argc, char *argv[])
 		    111 : 100, "%s", why);
 	alone = pa_pool_index(pool) == -1;
 	progpath = resolve(progv[0]);
-	prepare_spawn();
+	if (spawn_init() == -1)
+		err(111, "signal dispositions");
 	if ((thr = calloc(nthreads, sizeof(*thr))) == NULL)
 		err(111, "calloc");
 	for (i = 0; i < nthreads; i++)
