@@ -126,6 +126,8 @@ int		 pa_sd_is_listener(int);
 #define PA_ENV_REGION		"PA_REGION_FD"	/* fd number of the region */
 #define PA_ENV_HANDLER		"PA_HANDLER"	/* index into procs[] */
 #define PA_ENV_READY		"PA_READY_FD"	/* fd of the readiness pipe */
+/* On the readiness pipe, instead of an index: "watch the listener again". */
+#define PA_READY_LISTEN		0xffffffffu
 
 enum pa_slot_state {
 	PA_SLOT_EMPTY = 0,	/* '.' */
@@ -173,7 +175,9 @@ struct pa_slot {
 	uint64_t	acc_err[PA_AE_COUNT];
 	uint32_t	peer_seq;	/* odd while peer[] is being written */
 	char		peer[PA_PEER_MAX];
-	uint8_t		pad[68];
+	uint32_t	asleep;		/* 1: in FUTEX_WAIT, counted in
+					   hdr->waiting */
+	uint8_t		pad[64];
 };
 
 /* One entry per handler process, written by pa-spawn (pid, cmd, gen). */
@@ -206,7 +210,13 @@ struct pa_region_hdr {
 	uint64_t	maxed;		/* events with no idle handler */
 	uint64_t	spawned;	/* handler processes started */
 	uint64_t	exited;		/* handler processes reaped */
-	uint64_t	reserved[8];
+	uint32_t	deaf;		/* 1: pa-spawn stopped watching the
+					   listener (nobody asleep); the
+					   first thread to sleep sets 0 and
+					   sends PA_READY_LISTEN */
+	uint32_t	pending;	/* woken by pa-spawn, not yet running */
+	uint64_t	deaf_periods;	/* times pa-spawn went deaf */
+	uint64_t	reserved[6];
 };
 
 struct pa_region {
@@ -604,7 +614,7 @@ struct pa_ctl_stat {
 	uint64_t	waiting;
 	struct pa_ctl_counts c;
 	uint64_t	queue, queue_peak, maxed, max_reached;
-	uint64_t	spawned, exited, events, woken;
+	uint64_t	spawned, exited, events, woken, deaf_periods;
 	char		address[128];
 };
 

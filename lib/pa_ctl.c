@@ -250,6 +250,8 @@ const struct pa_ctl_key pa_ctl_keys[] = {
 	    "Listener events seen by pa-spawn."),
 	K("woken", "pa_woken_total", PA_CTL_COUNTER, woken,
 	    "Handler threads woken by pa-spawn."),
+	K("deaf_periods", "pa_deaf_periods_total", PA_CTL_COUNTER, deaf_periods,
+	    "Times pa-spawn stopped watching the listener: no handler slept."),
 };
 const size_t pa_ctl_nkeys = sizeof(pa_ctl_keys) / sizeof(pa_ctl_keys[0]);
 
@@ -407,6 +409,7 @@ pa_ctl_stat_region(const struct pa_region *r, struct pa_ctl_stat *st)
 	st->exited = PA_LOAD(&h->exited);
 	st->events = PA_LOAD(&h->events);
 	st->woken = PA_LOAD(&h->woken);
+	st->deaf_periods = PA_LOAD(&h->deaf_periods);
 	return 0;
 }
 

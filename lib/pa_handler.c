@@ -34,7 +34,7 @@ struct pa_pool {
 	int			 lfd;
 	int			 domain;
 	int			 efd;		/* eventfd: readable once stopped */
-	int			 readyfd;	/* -1 once reported */
+	int			 readyfd;	/* the readiness pipe; -1: none */
 	uint32_t		 idx;		/* PA_HANDLER */
 	uint32_t		 bit;		/* futex bitset of this process */
 	unsigned		 nthreads;
@@ -509,9 +509,28 @@ first_idle(struct pa_worker *w)
 		do
 			n = write(p->readyfd, &idx, sizeof(idx));
 		while (n == -1 && errno == EINTR);
-		close(p->readyfd);
-		p->readyfd = -1;
 	}
+}
+
+/*
+ * pa-spawn stopped watching the listener while no thread slept (every
+ * one accepts until the queue is empty before it sleeps): the first to
+ * sleep has it watch again.  The pipe is non-blocking; a full pipe means
+ * pa-spawn has reading to do anyway.
+ */
+static void
+listen_again(struct pa_pool *p)
+{
+	uint32_t one = 1, msg = PA_READY_LISTEN;
+	ssize_t n;
+
+	if (__atomic_load_n(&p->r.hdr->deaf, __ATOMIC_SEQ_CST) != 1 ||
+	    !__atomic_compare_exchange_n(&p->r.hdr->deaf, &one, 0, 0,
+	    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST) || p->readyfd == -1)
+		return;
+	do
+		n = write(p->readyfd, &msg, sizeof(msg));
+	while (n == -1 && errno == EINTR);
 }
 
 /* Should this thread stop taking connections?  Records why. */
@@ -533,8 +552,20 @@ leaving(struct pa_worker *w)
 static enum pa_next
 leave(struct pa_worker *w)
 {
+	struct pa_pool *p = w->p;
+	int was_idle = w->idle;
+
 	set_idle(w, 0);
 	pa_slot_set(w->s, PA_SLOT_DRAINING);
+	/*
+	 * pa-spawn wakes sleepers only for the connections that the idle
+	 * threads awake will not take: this one counted as such, and goes
+	 * without accepting.  Pass the turn on to one asleep.
+	 */
+	if (was_idle && !p->standalone && !PA_LOAD(&p->r.hdr->draining)) {
+		__atomic_add_fetch(&p->r.hdr->gen, 1, __ATOMIC_SEQ_CST);
+		pa_futex_wake(&p->r.hdr->gen, 1);
+	}
 	return PA_NEXT_EXIT;
 }
 
@@ -545,6 +576,17 @@ orphan_check(struct pa_worker *w)
 
 	if (!w->p->standalone && sp > 0 && getppid() != sp)
 		setwhy(w->p, PA_WHY_ORPHAN);
+}
+
+/* Take one from a counter that may already be 0 (pa-spawn resets it). */
+static void
+dec_floor(uint32_t *c)
+{
+	uint32_t v = PA_LOAD(c);
+
+	while (v > 0 && !__atomic_compare_exchange_n(c, &v, v - 1, 0,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		;
 }
 
 /*
@@ -574,10 +616,17 @@ wait_for_work(struct pa_worker *w, uint32_t g)
 	/* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline. */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += WAIT_MS / 1000;
-	PA_ADD(&p->r.hdr->waiting, 1);
+	PA_STORE(&w->s->asleep, 1);
+	/* Sequentially consistent: pa-spawn sets deaf, then reads waiting. */
+	__atomic_add_fetch(&p->r.hdr->waiting, 1, __ATOMIC_SEQ_CST);
+	listen_again(p);
 	r = syscall(SYS_futex, &p->r.hdr->gen, FUTEX_WAIT_BITSET, g, &ts,
 	    NULL, p->bit);
+	/* Woken: no longer pending, then no longer asleep (pa-spawn's sum). */
+	if (r == 0)
+		dec_floor(&p->r.hdr->pending);
 	PA_SUB(&p->r.hdr->waiting, 1);
+	PA_STORE(&w->s->asleep, 0);
 	if (r == 0) {
 		w->s->wakeups++;
 		w->woke = 1;

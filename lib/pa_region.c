@@ -238,6 +238,17 @@ pa_slot_get_peer(const struct pa_slot *s, char *buf, size_t len)
 	return -1;
 }
 
+/* Take one from a counter that a killed handler may have left short. */
+static void
+dec_floor(uint32_t *c)
+{
+	uint32_t v = PA_LOAD(c);
+
+	while (v > 0 && !__atomic_compare_exchange_n(c, &v, v - 1, 0,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		;
+}
+
 void
 pa_slot_release_proc(struct pa_region *r, uint32_t proc)
 {
@@ -248,6 +259,11 @@ pa_slot_release_proc(struct pa_region *r, uint32_t proc)
 		if (st != PA_SLOT_EMPTY && r->slots[i].proc == proc) {
 			if (st == PA_SLOT_IDLE)
 				PA_SUB(&r->hdr->idle, 1);
+			/* Killed asleep: it no longer waits. */
+			if (PA_LOAD(&r->slots[i].asleep)) {
+				PA_STORE(&r->slots[i].asleep, 0);
+				dec_floor(&r->hdr->waiting);
+			}
 			r->slots[i].peer[0] = '\0';
 			PA_STORE(&r->slots[i].state, PA_SLOT_EMPTY);
 		}

@@ -11,6 +11,7 @@ load helper
 T=$BATS_TEST_TMPDIR
 EX=${PA_EXAMPLES:-$BATS_TEST_DIRNAME/../examples}
 ROOT=$BATS_TEST_DIRNAME/..
+PATH="${PA_UNITDIR%/unit}/fbin:$PATH"
 
 # pool NAME EXAMPLE [ARGS...] -- [PA-SPAWN ARGS...]: the chain on
 # 127.0.0.1 with an example as the handler, once every handler waits;
@@ -96,6 +97,34 @@ get() {
 	echo "$output"
 	[ "$(echo "$output" | awk 'NR > 1 { print $3 }' | sort -u | wc -l)" -eq 2 ]
 	[ "$(echo "$output" | awk 'NR > 1' | wc -l)" -eq 6 ]
+}
+
+@test "steady load: pa-spawn stops watching the listener while no handler sleeps; nothing is lost, and it listens again" {
+	command -v f-load >/dev/null || skip "f-load not built (make fbins)"
+	pool D hello-http -- -n 2
+	wait_for 5 has_field D waiting 2
+	run -0 f-load -c 8 -n 3000 -T 5000 -e 'HTTP/1.0 200' \
+	    -w $'GET / HTTP/1.0\r\n\r\n' 127.0.0.1 "$port"
+	echo "$output"
+	[ "${lines[-1]}" = "attempted 3000 ok 3000 refused 0 conntime 0 reset 0 empty 0 timeout 0 bad 0 error 0" ]
+	run -0 pa-ctl -c "$T/D.ctl" stat
+	echo "$output"
+	local deaf events accepted
+	deaf=$(sed -n 's/^deaf_periods: //p' <<<"$output")
+	events=$(sed -n 's/^events: //p' <<<"$output")
+	accepted=$(sed -n 's/^accepted: //p' <<<"$output")
+	[ "$accepted" -eq 3000 ]
+	[ "$deaf" -gt 0 ]
+	# Not woken once per connection.
+	[ "$events" -lt "$accepted" ]
+	# Once both handlers sleep again it watches the listener: one at a time.
+	wait_for 5 has_field D waiting 2
+	local i
+	for i in 1 2 3 4 5; do
+		run -0 get "$port"
+		[ "$output" = "Hello, world" ]
+	done
+	wait_for 5 has_field D accepted 3005
 }
 
 @test "echo sends each line back under the chain" {

@@ -92,16 +92,16 @@ queued() {
 @test "alone: PROG starts with default dispositions though pa-handler inherited ignored ones" {
 	# sh's trap '' leaves HUP, INT, USR1 and PIPE ignored across its exec.
 	pa_start h sh -c "trap '' HUP INT USR1 PIPE; exec pa-listen -1 127.0.0.1:0 pa-handler h-env.sh"
-	HPID=$PA_PID
-	PORT=$(wait_port h)
+	local hpid port ign
+	hpid=$PA_PID
+	port=$(wait_port h)
 	# The handler itself does ignore them (the test is not vacuous):
 	# HUP 1, INT 2, USR1 10, PIPE 13 (and what else the shell ignored).
-	local ign
-	ign=$(sed -n 's/^SigIgn:[[:space:]]*//p' "/proc/$HPID/status")
+	ign=$(sed -n 's/^SigIgn:[[:space:]]*//p' "/proc/$hpid/status")
 	[ $((0x$ign & 0x1203)) -eq $((0x1203)) ]
-	tcp_get 127.0.0.1 "$PORT" >"$BATS_TEST_TMPDIR/env"
+	tcp_get 127.0.0.1 "$port" >"$BATS_TEST_TMPDIR/env"
 	check_clean_prog "$BATS_TEST_TMPDIR/env"
-	alive "$HPID"
+	alive "$hpid"
 }
 
 @test "alone: IPv6 ::1 in normal text form, and -l sets TCPLOCALHOST" {

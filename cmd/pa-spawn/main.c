@@ -47,6 +47,8 @@ static int	 epfd = -1, sigfd = -1, tfd = -1;
 static struct ev ev_listen, ev_sig, ev_ready, ev_timer;
 static struct epoll_event evs[NEV];
 static int	 ncur, icur;		/* the batch being dispatched */
+static int	 deaf;			/* the listener is out of epoll */
+#define DEAF_MS		50		/* safety net while deaf */
 static int	 rearm = 1;
 static uint64_t	 next_scale_ns;
 static int	 readyfd = -1;		/* -d */
@@ -143,21 +145,78 @@ ev_del(struct ev *ev)
 }
 
 /*
- * The notification (DESIGN.md): on every listener event, bump the
- * generation first, so that a handler between reading it and sleeping
- * does not sleep; then wake as many waiting handlers as connections are
- * queued.  FUTEX_WAKE(n) wakes min(n, sleepers).
+ * Nobody asleep: every idle thread accepts until the queue is empty
+ * before it sleeps, and every busy one does so when it is done, so this
+ * connection will be taken without a wake-up.  Stop watching the listener
+ * until the first thread is about to sleep: it clears hdr->deaf and says
+ * so on the readiness pipe.  Dekker's handshake: we set deaf, then read
+ * waiting; a thread adds to waiting, then reads deaf (all sequentially
+ * consistent), so one of the two sees the other.
+ */
+static int
+go_deaf(void)
+{
+	struct pa_region_hdr *h = S.r.hdr;
+	struct epoll_event e;
+
+	if (deaf || S.draining ||
+	    __atomic_load_n(&h->waiting, __ATOMIC_SEQ_CST) != 0)
+		return 0;
+	__atomic_store_n(&h->deaf, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&h->waiting, __ATOMIC_SEQ_CST) != 0) {
+		__atomic_store_n(&h->deaf, 0, __ATOMIC_SEQ_CST);
+		return 0;
+	}
+	memset(&e, 0, sizeof(e));
+	e.data.ptr = &ev_listen;
+	if (epoll_ctl(epfd, EPOLL_CTL_MOD, S.lfd, &e) == -1) {
+		__atomic_store_n(&h->deaf, 0, __ATOMIC_SEQ_CST);
+		return 0;
+	}
+	deaf = 1;
+	PA_INC(&h->deaf_periods);
+	return 1;
+}
+
+/* Watch the listener again, and catch up on what is queued. */
+static void
+listen_again(void)
+{
+	struct epoll_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.events = EPOLLIN | EPOLLET;
+	e.data.ptr = &ev_listen;
+	if (epoll_ctl(epfd, EPOLL_CTL_MOD, S.lfd, &e) == -1)
+		err(111, "epoll_ctl");
+	__atomic_store_n(&S.r.hdr->deaf, 0, __ATOMIC_SEQ_CST);
+	deaf = 0;
+	notify(0);
+}
+
+/*
+ * The notification (pa(7)): on every listener event, bump the
+ * generation first, so that a thread between reading it and sleeping
+ * does not sleep; then wake as many sleeping threads as there are
+ * queued connections that the idle threads awake will not take.
+ * FUTEX_WAKE(n) wakes min(n, sleepers).
  */
 void
 notify(int event)
 {
 	struct pa_region_hdr *h = S.r.hdr;
+	uint32_t idle, waiting, pending;
 	long n;
 	int w;
 
-	PA_ADD(&h->gen, 1);
-	if (event)
+	__atomic_add_fetch(&h->gen, 1, __ATOMIC_SEQ_CST);
+	if (event) {
 		PA_INC(&h->events);
+		if (PA_LOAD(&h->idle) == 0)
+			PA_INC(&h->maxed);
+		if (go_deaf())
+			return;
+	}
 	if ((n = pa_queue_len(S.lfd, S.domain)) < 0) {
 		if (queue_unknown++ == 0)
 			logx(1, "accept queue length of %s: %s; waking every "
@@ -169,11 +228,30 @@ notify(int event)
 	PA_STORE(&h->queue, (uint64_t)n);
 	if ((uint64_t)n > PA_LOAD(&h->queue_peak))
 		PA_STORE(&h->queue_peak, (uint64_t)n);
-	if (event && PA_LOAD(&h->idle) == 0)
-		PA_INC(&h->maxed);
-	if (n > 0 && (w = pa_futex_wake(&h->gen, n > INT_MAX ? INT_MAX :
-	    (int)n)) > 0)
-		PA_ADD(&h->woken, (uint64_t)w);
+	/*
+	 * Will accept after this bump without a wake-up (pa(7)): threads
+	 * idle and not asleep, and those woken before that have not run yet
+	 * (still counted asleep).
+	 */
+	pending = __atomic_load_n(&h->pending, __ATOMIC_SEQ_CST);
+	idle = __atomic_load_n(&h->idle, __ATOMIC_SEQ_CST);
+	waiting = __atomic_load_n(&h->waiting, __ATOMIC_SEQ_CST);
+	if (pending > waiting)
+		pending = waiting;
+	if (idle > waiting)
+		n -= (long)(idle - waiting);
+	n -= (long)pending;
+	if (n <= 0)
+		return;
+	if (n > INT_MAX)
+		n = INT_MAX;
+	/* Counted before the wake: a woken thread takes itself off. */
+	PA_ADD(&h->pending, (uint32_t)n);
+	w = pa_futex_wake(&h->gen, (int)n);
+	if (w < 0)
+		w = 0;
+	PA_SUB(&h->pending, (uint32_t)(n - w));
+	PA_ADD(&h->woken, (uint64_t)w);
 }
 
 static void
@@ -519,7 +597,11 @@ loop(void)
 			arm_timer();
 			rearm = 0;
 		}
-		ncur = epoll_wait(epfd, evs, NEV, -1);
+		if (deaf && (S.draining || __atomic_load_n(&S.r.hdr->deaf,
+		    __ATOMIC_SEQ_CST) == 0 || __atomic_load_n(
+		    &S.r.hdr->waiting, __ATOMIC_SEQ_CST) != 0))
+			listen_again();
+		ncur = epoll_wait(epfd, evs, NEV, deaf ? DEAF_MS : -1);
 		if (ncur == -1) {
 			if (errno == EINTR)
 				continue;

@@ -747,7 +747,9 @@ pool_read_ready(void)
 		k = ncarry + (size_t)n;
 		for (off = 0; off + 4 <= k; off += 4) {
 			memcpy(&idx, buf + off, 4);
-			ready(idx, now);
+			/* The main loop sees hdr->deaf cleared. */
+			if (idx != PA_READY_LISTEN)
+				ready(idx, now);
 		}
 		ncarry = k - off;
 		memcpy(carry, buf + off, ncarry);
@@ -781,6 +783,8 @@ ended(unsigned i, int st, uint64_t now)
 
 	ctl_fold_proc(i);
 	pa_slot_release_proc(&S.r, i);
+	/* It may have died woken and not yet running: count afresh. */
+	PA_STORE(&S.r.hdr->pending, 0);
 	PA_STORE(&rp->pid, 0);
 	PA_STORE(&rp->ready, 0);
 	PA_STORE(&rp->cmd, (uint32_t)PA_CMD_RUN);
