@@ -276,7 +276,7 @@ serve(struct thr *t, int fd, const struct sockaddr *peer, socklen_t peerlen)
 	close(fd);
 	if (r != 0) {
 		if (vflag >= 1)
-			logc(r, "exec %s", progv[0]);
+			logc(r, "clone for %s", progv[0]);
 		return;
 	}
 	if (vflag >= 2) {
@@ -289,6 +289,11 @@ serve(struct thr *t, int fd, const struct sockaddr *peer, socklen_t peerlen)
 	if ((st = reap(pid)) == -1) {
 		if (vflag >= 1)
 			logw("waitpid %ld", (long)pid);
+		return;
+	}
+	if ((r = spawn_exec_error(t->t_sp)) != 0) {
+		if (vflag >= 1)
+			logc(r, "exec %s", progv[0]);
 		return;
 	}
 	if (vflag >= 2)

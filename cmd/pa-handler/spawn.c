@@ -1,9 +1,11 @@
 /*
- * Start prog on a connection: clone(CLONE_VM | CLONE_VFORK) onto a stack
- * kept per thread, in the child dup2 the connection onto 0 and 1, set
- * to default the few signals that were ignored, clear the mask, execve.
- * The child runs in the caller's memory until execve: it calls nothing
- * but system calls, and writes nothing but its own stack and sp->err.
+ * Start prog on a connection: clone(CLONE_VM) onto a stack kept per
+ * thread, in the child dup2 the connection onto 0 and 1, set to default
+ * the few signals that were ignored, clear the mask, execve.  The child
+ * runs in the caller's memory until execve, beside the caller: it calls
+ * nothing but system calls, and writes nothing but its own stack and
+ * sp->err (and, on a failed call, errno, which the caller does not read
+ * meanwhile).
  */
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -109,22 +111,23 @@ int
 spawn_prog(struct spawner *sp, int fd, const char *path, char *const argv[],
     char *const env[], pid_t *pid)
 {
-	int e, st;
-
 	sp->fd = fd;
 	sp->path = path;
 	sp->argv = argv;
 	sp->env = env;
 	sp->err = 0;
-	/* The caller is suspended until the child calls execve or exits. */
-	*pid = clone(child, (char *)sp->stack + STACK_LEN,
-	    CLONE_VM | CLONE_VFORK | SIGCHLD, sp);
-	if (*pid == -1)
-		return errno;
-	if ((e = sp->err) != 0) {
-		while (waitpid(*pid, &st, 0) == -1 && errno == EINTR)
-			;
-		return e;
-	}
-	return 0;
+	/*
+	 * No CLONE_VFORK: the caller goes on to wait for the child instead
+	 * of sleeping twice (until execve, then until exit).  The child
+	 * reads sp and its stack, which stay untouched until it is reaped.
+	 */
+	*pid = clone(child, (char *)sp->stack + STACK_LEN, CLONE_VM | SIGCHLD,
+	    sp);
+	return *pid == -1 ? errno : 0;
+}
+
+int
+spawn_exec_error(const struct spawner *sp)
+{
+	return sp->err;
 }
