@@ -177,7 +177,9 @@ struct pa_slot {
 	char		peer[PA_PEER_MAX];
 	uint32_t	asleep;		/* 1: in FUTEX_WAIT, counted in
 					   hdr->waiting */
-	uint8_t		pad[64];
+	uint32_t	pad0;
+	uint64_t	deferred;	/* accepts left to a woken thread */
+	uint8_t		pad[48];
 };
 
 /* One entry per handler process, written by pa-spawn (pid, cmd, gen). */

@@ -59,6 +59,7 @@ struct pa_worker {
 	int			 idle;	/* counted in hdr->idle */
 	int			 started;
 	int			 woke;	/* the next accept follows a wake-up */
+	int			 timedout; /* ... follows a wait that timed out */
 	uint64_t		 warn_ns;
 };
 
@@ -552,20 +553,8 @@ leaving(struct pa_worker *w)
 static enum pa_next
 leave(struct pa_worker *w)
 {
-	struct pa_pool *p = w->p;
-	int was_idle = w->idle;
-
 	set_idle(w, 0);
 	pa_slot_set(w->s, PA_SLOT_DRAINING);
-	/*
-	 * pa-spawn wakes sleepers only for the connections that the idle
-	 * threads awake will not take: this one counted as such, and goes
-	 * without accepting.  Pass the turn on to one asleep.
-	 */
-	if (was_idle && !p->standalone && !PA_LOAD(&p->r.hdr->draining)) {
-		__atomic_add_fetch(&p->r.hdr->gen, 1, __ATOMIC_SEQ_CST);
-		pa_futex_wake(&p->r.hdr->gen, 1);
-	}
 	return PA_NEXT_EXIT;
 }
 
@@ -630,8 +619,10 @@ wait_for_work(struct pa_worker *w, uint32_t g)
 	if (r == 0) {
 		w->s->wakeups++;
 		w->woke = 1;
-	} else if (errno == ETIMEDOUT)
+	} else if (errno == ETIMEDOUT) {
+		w->timedout = 1;
 		orphan_check(w);
+	}
 }
 
 static void
@@ -674,6 +665,24 @@ pa_worker_next(struct pa_worker *w, int *fd, struct sockaddr *peer,
 			wait_for_work(w, 0);
 			continue;
 		}
+		/*
+		 * While a thread sleeps, pa-spawn wakes one for each queued
+		 * connection (or, when it found none asleep, the first to
+		 * sleep has it count again): an awake thread leaves the queue
+		 * to those, so no woken thread finds it empty and the turn
+		 * goes round the pool.  With none asleep it drains the queue.
+		 * Not after a wait that timed out: a count gone wrong costs at
+		 * most that wait.
+		 */
+		if (!p->standalone && !w->woke && !w->timedout &&
+		    (__atomic_load_n(&p->r.hdr->pending, __ATOMIC_SEQ_CST) > 0 ||
+		    __atomic_load_n(&p->r.hdr->waiting, __ATOMIC_SEQ_CST) > 0) &&
+		    !PA_LOAD(&p->r.hdr->draining)) {
+			w->s->deferred++;
+			wait_for_work(w, g);
+			continue;
+		}
+		w->timedout = 0;
 		*peerlen = len0;
 		c = accept4(p->lfd, peer, peerlen, SOCK_CLOEXEC);
 		woke = w->woke;

@@ -342,7 +342,7 @@ queued() {
 	done
 }
 
-@test "pool: herd: 64 waiting handlers, 500 sequential connections, futile wake-ups per connection below 0.1" {
+@test "pool: herd: 64 waiting handlers, 500 sequential connections, futile wake-ups per connection below 0.05, the turn goes round" {
 	pool p 127.0.0.1:0 64 -v echo x
 	wait_for 20 lines_at_least "$BATS_TEST_TMPDIR/p.err" 'in the pool' 64
 	local i
@@ -358,7 +358,7 @@ queued() {
 	cacc=$(echo "$output" | sed -n 's/^accepted: //p')
 	cfut=$(echo "$output" | sed -n 's/^futile_wakeups: //p')
 	[ "$cacc" -eq 500 ]
-	[ $((cfut * 10)) -lt "$cacc" ]
+	[ $((cfut * 20)) -lt "$cacc" ]
 	# ... and as each handler logs its slots when TERM drains the pool.
 	kill -TERM "$SPID"
 	wait_for 20 dead "$SPID"
@@ -367,5 +367,10 @@ queued() {
 	    "$BATS_TEST_TMPDIR/p.err" | awk '{ a += $1; f += $2 } END { print a, f }')
 	echo "accepted $acc futile $fut"
 	[ "$acc" -eq 500 ]
-	[ $((fut * 10)) -lt "$acc" ]
+	[ $((fut * 20)) -lt "$acc" ]
+	# Spread: no handler took more than twice its share (7.8).
+	local most
+	most=$(sed -n 's/.*: accepted \([0-9]*\) .*/\1/p' "$BATS_TEST_TMPDIR/p.err" | sort -n | tail -1)
+	echo "most $most"
+	[ $((most * 64)) -le $((500 * 2)) ]
 }

@@ -205,9 +205,9 @@ void
 notify(int event)
 {
 	struct pa_region_hdr *h = S.r.hdr;
-	uint32_t idle, waiting, pending;
-	long n;
-	int w;
+	uint32_t waiting, pending;
+	long n, need;
+	int w, tries;
 
 	__atomic_add_fetch(&h->gen, 1, __ATOMIC_SEQ_CST);
 	if (event) {
@@ -229,29 +229,35 @@ notify(int event)
 	if ((uint64_t)n > PA_LOAD(&h->queue_peak))
 		PA_STORE(&h->queue_peak, (uint64_t)n);
 	/*
-	 * Will accept after this bump without a wake-up (pa(7)): threads
-	 * idle and not asleep, and those woken before that have not run yet
-	 * (still counted asleep).
+	 * Threads woken before that have not run yet (still counted
+	 * asleep) are on their way to a connection each; threads awake
+	 * leave the queue to them while any thread sleeps (pa(7)).
 	 */
-	pending = __atomic_load_n(&h->pending, __ATOMIC_SEQ_CST);
-	idle = __atomic_load_n(&h->idle, __ATOMIC_SEQ_CST);
-	waiting = __atomic_load_n(&h->waiting, __ATOMIC_SEQ_CST);
-	if (pending > waiting)
-		pending = waiting;
-	if (idle > waiting)
-		n -= (long)(idle - waiting);
-	n -= (long)pending;
-	if (n <= 0)
-		return;
-	if (n > INT_MAX)
-		n = INT_MAX;
-	/* Counted before the wake: a woken thread takes itself off. */
-	PA_ADD(&h->pending, (uint32_t)n);
-	w = pa_futex_wake(&h->gen, (int)n);
-	if (w < 0)
-		w = 0;
-	PA_SUB(&h->pending, (uint32_t)(n - w));
-	PA_ADD(&h->woken, (uint64_t)w);
+	for (tries = 0; ; tries++) {
+		pending = __atomic_load_n(&h->pending, __ATOMIC_SEQ_CST);
+		waiting = __atomic_load_n(&h->waiting, __ATOMIC_SEQ_CST);
+		if (pending > waiting)
+			pending = waiting;
+		need = n - (long)pending;
+		if (need <= 0)
+			return;
+		if (need > INT_MAX)
+			need = INT_MAX;
+		/* Counted before the wake: a woken thread takes itself off. */
+		PA_ADD(&h->pending, (uint32_t)need);
+		if ((w = pa_futex_wake(&h->gen, (int)need)) < 0)
+			w = 0;
+		PA_SUB(&h->pending, (uint32_t)(need - w));
+		PA_ADD(&h->woken, (uint64_t)w);
+		/*
+		 * Fewer asleep than connections: the rest are for threads
+		 * awake, which take them only while none sleeps; the first
+		 * to sleep has us count again.  If one went to sleep just
+		 * now, wake it.
+		 */
+		if (w >= need || deaf || S.draining || go_deaf() || tries == 2)
+			return;
+	}
 }
 
 static void
