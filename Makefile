@@ -140,7 +140,7 @@ run:
 # bench/run.sh (BENCH_QUICK=1 for a one-minute smoke run).
 BENCHPROGS = $(B)/bench/load $(B)/bench/spawnloop $(B)/bench/prefork \
 	     $(B)/bench/sessstat $(B)/bench/hello-dyn $(B)/bench/hello-static \
-	     $(B)/bench/herdspawn
+	     $(B)/bench/herdspawn $(B)/bench/inproc-accept
 
 $(B)/bench/%: bench/%.c $(B)/.flags
 	@mkdir -p $(@D)

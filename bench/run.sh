@@ -19,7 +19,8 @@
 #   BENCH_CONC="1 8 64"        concurrencies
 #   BENCH_PROGS="hello-static hello-dyn"
 #   BENCH_SERVERS="pa prefork tcpserver tcpserver-default tcpsvd socat xinetd"
-#   BENCH_HANDLERS=N   pool size of pa and prefork (default 16)
+#   BENCH_HANDLERS=N   pool size of pa and prefork (default: what pa-spawn
+#                      picks without -n, the number of CPUs but at least 4)
 #   BENCH_PA_ALT=PATH  also run pa with this handler instead of pa-handler
 #                      ("pa-alt" in the tables): an A/B of a change
 #   BENCH_HERD=0       skip the herd benchmark
@@ -39,7 +40,8 @@ fi
 CONCS=${BENCH_CONC:-1 8 64}
 PROGS=${BENCH_PROGS:-hello-static hello-dyn}
 SERVERS=${BENCH_SERVERS:-pa prefork tcpserver tcpserver-default tcpsvd socat xinetd}
-HANDLERS=${BENCH_HANDLERS:-16}
+NCPU=$(nproc)
+HANDLERS=${BENCH_HANDLERS:-$((NCPU > 4 ? NCPU : 4))}
 HOST=127.0.0.1
 
 mkdir -p "$OUT"
@@ -220,6 +222,11 @@ if [ "${BENCH_HERD:-1}" = 1 ] && have_pa; then
 	bash bench/herd.sh >"$OUT/herd.md" || say "herd benchmark failed"
 fi
 bash bench/syscalls.sh >"$OUT/syscalls.md" || say "system call count failed"
+# In-process handlers (libpa) against nginx, in the same run.
+if [ "${BENCH_INPROC:-1}" = 1 ] && have_pa; then
+	BENCH_OUT=$OUT bash bench/inproc.sh >/dev/null ||
+	    say "in-process benchmark failed"
+fi
 
 {
 	echo "## Results ($START)"
@@ -233,7 +240,7 @@ bash bench/syscalls.sh >"$OUT/syscalls.md" || say "system call count failed"
 	    "$(cut -d ' ' -f 1-3 /proc/loadavg)."
 	echo
 	awk -f bench/report.awk "$RAW" "$MEM"
-	for f in herd syscalls; do
+	for f in herd syscalls inproc; do
 		if [ -s "$OUT/$f.md" ]; then
 			cat "$OUT/$f.md"
 			echo
