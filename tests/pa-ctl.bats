@@ -259,6 +259,24 @@ assert all(isinstance(r["seconds"], float) for r in rows)
 	exec 6<&-
 }
 
+@test "waiting counts the threads asleep, and stays right when one is killed asleep" {
+	start_pool 3
+	wait_for 5 figure_is waiting 3
+	local victim
+	victim=$(ps -o pid= --ppid "$POOL" | head -n 1 | tr -d ' ')
+	[ -n "$victim" ]
+	kill -KILL "$victim"
+	# The replacement comes up (restarts are throttled to one a second).
+	wait_for 10 figure_is spawned 4
+	wait_for 10 figure_is idle 3
+	wait_for 5 figure_is waiting 3
+	# A connection: served, and all three asleep again afterwards.
+	run -0 tcp_get 127.0.0.1 "$PORT"
+	[ "$output" = served ]
+	wait_for 5 figure_is waiting 3
+	figure_is accepted 1
+}
+
 @test "up, down and set change the pool and say which handlers changed" {
 	start_pool 2
 	run -0 pa-ctl -c "$CTL" up
