@@ -145,13 +145,29 @@ ev_del(struct ev *ev)
 }
 
 /*
- * Nobody asleep: every idle thread accepts until the queue is empty
- * before it sleeps, and every busy one does so when it is done, so this
- * connection will be taken without a wake-up.  Stop watching the listener
- * until the first thread is about to sleep: it clears hdr->deaf and says
- * so on the readiness pipe.  Dekker's handshake: we set deaf, then read
- * waiting; a thread adds to waiting, then reads deaf (all sequentially
- * consistent), so one of the two sees the other.
+ * Threads asleep and not already woken for a connection: the ones a
+ * wake-up could still reach.  Those woken and not yet running are still
+ * counted in waiting until they run.
+ */
+static uint32_t
+sleepers(void)
+{
+	struct pa_region_hdr *h = S.r.hdr;
+	uint32_t w, p;
+
+	w = __atomic_load_n(&h->waiting, __ATOMIC_SEQ_CST);
+	p = __atomic_load_n(&h->pending, __ATOMIC_SEQ_CST);
+	return w > p ? w - p : 0;
+}
+
+/*
+ * No thread left to wake: every idle thread accepts until the queue is
+ * empty before it sleeps, and every busy one does so when it is done, so
+ * what is queued will be taken without a wake-up.  Stop watching the
+ * listener until the first thread is about to sleep: it clears hdr->deaf
+ * and says so on the readiness pipe.  Dekker's handshake: we set deaf,
+ * then read waiting; a thread adds to waiting, then reads deaf (all
+ * sequentially consistent), so one of the two sees the other.
  */
 static int
 go_deaf(void)
@@ -159,11 +175,10 @@ go_deaf(void)
 	struct pa_region_hdr *h = S.r.hdr;
 	struct epoll_event e;
 
-	if (deaf || S.draining ||
-	    __atomic_load_n(&h->waiting, __ATOMIC_SEQ_CST) != 0)
+	if (deaf || S.draining || sleepers() != 0)
 		return 0;
 	__atomic_store_n(&h->deaf, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&h->waiting, __ATOMIC_SEQ_CST) != 0) {
+	if (sleepers() != 0) {
 		__atomic_store_n(&h->deaf, 0, __ATOMIC_SEQ_CST);
 		return 0;
 	}
@@ -604,8 +619,7 @@ loop(void)
 			rearm = 0;
 		}
 		if (deaf && (S.draining || __atomic_load_n(&S.r.hdr->deaf,
-		    __ATOMIC_SEQ_CST) == 0 || __atomic_load_n(
-		    &S.r.hdr->waiting, __ATOMIC_SEQ_CST) != 0))
+		    __ATOMIC_SEQ_CST) == 0 || sleepers() != 0))
 			listen_again();
 		ncur = epoll_wait(epfd, evs, NEV, deaf ? DEAF_MS : -1);
 		if (ncur == -1) {
