@@ -59,7 +59,8 @@ struct pa_worker {
 	int			 idle;	/* counted in hdr->idle */
 	int			 started;
 	int			 woke;	/* the next accept follows a wake-up */
-	int			 timedout; /* ... follows a wait that timed out */
+	int			 nodefer; /* ... follows a wait that was not
+					    ended by a wake-up */
 	uint64_t		 warn_ns;
 };
 
@@ -619,9 +620,14 @@ wait_for_work(struct pa_worker *w, uint32_t g)
 	if (r == 0) {
 		w->s->wakeups++;
 		w->woke = 1;
-	} else if (errno == ETIMEDOUT) {
-		w->timedout = 1;
-		orphan_check(w);
+	} else {
+		/*
+		 * The word moved before we slept (pa-spawn counted us asleep
+		 * and woke nobody), or the wait timed out: accept next.
+		 */
+		w->nodefer = 1;
+		if (errno == ETIMEDOUT)
+			orphan_check(w);
 	}
 }
 
@@ -671,10 +677,12 @@ pa_worker_next(struct pa_worker *w, int *fd, struct sockaddr *peer,
 		 * sleep has it count again): an awake thread leaves the queue
 		 * to those, so no woken thread finds it empty and the turn
 		 * goes round the pool.  With none asleep it drains the queue.
-		 * Not after a wait that timed out: a count gone wrong costs at
-		 * most that wait.
+		 * Not after a wait that no wake-up ended: pa-spawn may have
+		 * counted this thread asleep when it found nobody to wake (the
+		 * word had moved), and a count gone wrong costs at most the
+		 * bounded wait.
 		 */
-		if (!p->standalone && !w->woke && !w->timedout &&
+		if (!p->standalone && !w->woke && !w->nodefer &&
 		    (__atomic_load_n(&p->r.hdr->pending, __ATOMIC_SEQ_CST) > 0 ||
 		    __atomic_load_n(&p->r.hdr->waiting, __ATOMIC_SEQ_CST) > 0) &&
 		    !PA_LOAD(&p->r.hdr->draining)) {
@@ -682,7 +690,7 @@ pa_worker_next(struct pa_worker *w, int *fd, struct sockaddr *peer,
 			wait_for_work(w, g);
 			continue;
 		}
-		w->timedout = 0;
+		w->nodefer = 0;
 		*peerlen = len0;
 		c = accept4(p->lfd, peer, peerlen, SOCK_CLOEXEC);
 		woke = w->woke;
