@@ -48,6 +48,8 @@ static struct ev ev_listen, ev_sig, ev_ready, ev_timer;
 static struct epoll_event evs[NEV];
 static int	 ncur, icur;		/* the batch being dispatched */
 static int	 deaf;			/* the listener is out of epoll */
+static uint64_t	 woke_ns;		/* when we last woke a thread */
+#define PENDING_NS	1000000000ull	/* a woken thread runs well within */
 #define DEAF_MS		50		/* safety net while deaf */
 static int	 rearm = 1;
 static uint64_t	 next_scale_ns;
@@ -142,6 +144,21 @@ ev_del(struct ev *ev)
 		if (evs[i].data.ptr == ev)
 			evs[i].data.ptr = NULL;
 	return epoll_ctl(epfd, EPOLL_CTL_DEL, ev->fd, NULL);
+}
+
+/*
+ * A woken thread runs within far less than a second.  A count of woken
+ * threads still up a second after the last wake-up is left over: from a
+ * thread killed between its wake-up and its run, or from handlers of an
+ * older pa that do not count themselves off.
+ */
+static void
+pending_expire(void)
+{
+	struct pa_region_hdr *h = S.r.hdr;
+
+	if (PA_LOAD(&h->pending) != 0 && pa_now_ns() - woke_ns > PENDING_NS)
+		PA_STORE(&h->pending, 0);
 }
 
 /*
@@ -248,6 +265,7 @@ notify(int event)
 	 * asleep) are on their way to a connection each; threads awake
 	 * leave the queue to them while any thread sleeps (pa(7)).
 	 */
+	pending_expire();
 	for (tries = 0; ; tries++) {
 		pending = __atomic_load_n(&h->pending, __ATOMIC_SEQ_CST);
 		waiting = __atomic_load_n(&h->waiting, __ATOMIC_SEQ_CST);
@@ -264,6 +282,8 @@ notify(int event)
 			w = 0;
 		PA_SUB(&h->pending, (uint32_t)(need - w));
 		PA_ADD(&h->woken, (uint64_t)w);
+		if (w > 0)
+			woke_ns = pa_now_ns();
 		/*
 		 * Fewer asleep than connections: the rest are for threads
 		 * awake, which take them only while none sleeps; the first
@@ -618,6 +638,8 @@ loop(void)
 			arm_timer();
 			rearm = 0;
 		}
+		if (deaf)
+			pending_expire();
 		if (deaf && (S.draining || __atomic_load_n(&S.r.hdr->deaf,
 		    __ATOMIC_SEQ_CST) == 0 || sleepers() != 0))
 			listen_again();
