@@ -399,6 +399,35 @@ exits0() {
 	[ "$(head -1 "$T/loop" | cut -d' ' -f1)" -gt 20 ]
 }
 
+@test "HUP with a handler that never gets ready: killed after the grace period, the old ones serve on, the restart ends once it can" {
+	# The handler command: a new generation hangs before it is ready
+	# while $T/broken exists.
+	printf '#!/bin/sh\n[ -e "%s/broken" ] && exec sleep 3600\nexec pa-handler echo served\n' "$T" >"$T/handler"
+	chmod +x "$T/handler"
+	pool N -v -n 2 -g 1 "$T/handler"
+	wait_for 5 is N idle 2
+	local spawner=$PA_PID before h
+	before=$(kids "$spawner")
+	touch "$T/broken"
+	kill -HUP "$spawner"
+	wait_for 10 haslog N 'not ready after 1s: killed'
+	wait_for 10 haslog N 'before it was ready; rolling restart paused'
+	# The old handlers are the ones serving, and they still do.
+	run -0 tcp_get 127.0.0.1 "$port"
+	[ "$output" = served ]
+	for h in $before; do
+		is_kid "$spawner" "$h"
+	done
+	rm "$T/broken"
+	wait_for 20 haslog N 'rolling restart done: generation 1'
+	for h in $before; do
+		wait_for 10 eval '! is_kid "$spawner" "$h"'
+	done
+	wait_for 5 is N idle 2
+	run -0 tcp_get 127.0.0.1 "$port"
+	[ "$output" = served ]
+}
+
 @test "HUP keeps a target changed at run time" {
 	pool H -n 2 pa-handler sh -c 'echo ok'
 	wait_for 5 is H idle 2

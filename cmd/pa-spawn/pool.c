@@ -885,6 +885,18 @@ pool_tick(uint64_t now)
 			logx(1, "handler %u pid %ld still busy after %us: "
 			    "killed", i, (long)p->p_pid, S.grace);
 			kill(p->p_pid, SIGKILL);
+		} else if (p->p_state == P_STARTING && !killed[i] &&
+		    now >= p->p_started_ns + (uint64_t)S.grace * SEC) {
+			/*
+			 * Never ready: it holds back a rolling restart (or
+			 * the pool's size) for good.  Its end is logged and
+			 * handled as any other (paused roll, throttled
+			 * restart).
+			 */
+			killed[i] = 1;
+			logx(1, "handler %u pid %ld not ready after %us: "
+			    "killed", i, (long)p->p_pid, S.grace);
+			kill(p->p_pid, SIGKILL);
 		} else if (p->p_state == P_RESTART && !S.draining &&
 		    may_start(p, now))
 			spawn(i, now);
@@ -907,8 +919,10 @@ pool_deadline(uint64_t now)
 		EARLIER(roll_pause_ns);
 	for (i = 0; i < S.nprocs; i++) {
 		p = &S.procs[i];
-		if (p->p_state == P_RETIRING && !killed[i])
-			EARLIER(p->p_retire_ns + (uint64_t)S.grace * SEC);
+		if ((p->p_state == P_RETIRING || p->p_state == P_STARTING) &&
+		    !killed[i])
+			EARLIER((p->p_state == P_RETIRING ? p->p_retire_ns :
+			    p->p_started_ns) + (uint64_t)S.grace * SEC);
 		else if (p->p_state == P_RESTART && !S.draining)
 			EARLIER(p->p_started_ns + RESTART_GAP);
 		else if (p->p_state == P_FREE && rolling &&
