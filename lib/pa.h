@@ -179,7 +179,9 @@ struct pa_slot {
 					   hdr->waiting */
 	uint32_t	pad0;
 	uint64_t	deferred;	/* accepts left to a woken thread */
-	uint8_t		pad[48];
+	uint64_t	proxy_dropped;	/* connections dropped for their
+					   PROXY header */
+	uint8_t		pad[40];
 };
 
 /* One entry per handler process, written by pa-spawn (pid, cmd, gen). */
@@ -408,6 +410,12 @@ void		 pa_worker_done(struct pa_worker *);
  * connections that last.  Cheap: two atomic loads.
  */
 int		 pa_worker_leaving(struct pa_worker *);
+/*
+ * Count in the slot a connection dropped for its PROXY header (missing,
+ * malformed, late, from a peer not allowed to send one), for a caller
+ * that reads the header itself; pa_worker_accept() counts its own.
+ */
+void		 pa_worker_proxy_dropped(struct pa_worker *);
 /* The thread leaves: slot DRAINING until pa-spawn reaps the process. */
 void		 pa_worker_end(struct pa_worker *);
 /* The slot index (-1 alone) and its counters (accepted, futile, ...). */
@@ -605,6 +613,7 @@ struct pa_ctl_counts {
 	uint64_t	futile;
 	uint64_t	wakeups;
 	uint64_t	lost[PA_AE_COUNT];	/* failed accepts by cause */
+	uint64_t	proxy_dropped;
 };
 
 /* The figures of "stat"; pa_ctl_keys[] names them. */

@@ -234,6 +234,9 @@ const struct pa_ctl_key pa_ctl_keys[] = {
 	LOST("enobufs", PA_AE_ENOBUFS),
 	LOST("enomem", PA_AE_ENOMEM),
 	LOST("other", PA_AE_OTHER),
+	K("proxy_dropped", "pa_proxy_dropped_total", PA_CTL_COUNTER,
+	    c.proxy_dropped,
+	    "Connections dropped for their PROXY header (pa-handler -P)."),
 	K("queue", "pa_queue", PA_CTL_GAUGE, queue,
 	    "Connections in the accept queue at the last event."),
 	K("queue_peak", "pa_queue_peak", PA_CTL_GAUGE, queue_peak,
@@ -337,6 +340,8 @@ pa_ctl_slot_copy(const struct pa_region *r, uint32_t i, struct pa_ctl_slot *o)
 	for (k = 0; k < PA_AE_COUNT; k++)
 		o->c.lost[k] = __atomic_load_n(&s->acc_err[k],
 		    __ATOMIC_RELAXED);
+	o->c.proxy_dropped = __atomic_load_n(&s->proxy_dropped,
+	    __ATOMIC_RELAXED);
 	if (o->state == PA_SLOT_BUSY || o->state == PA_SLOT_DRAINING) {
 		pa_slot_get_peer(s, o->peer, sizeof(o->peer));
 		printable(o->peer);
@@ -354,6 +359,7 @@ pa_ctl_counts_add(struct pa_ctl_counts *d, const struct pa_ctl_counts *s)
 	d->wakeups += s->wakeups;
 	for (k = 0; k < PA_AE_COUNT; k++)
 		d->lost[k] += s->lost[k];
+	d->proxy_dropped += s->proxy_dropped;
 }
 
 int

@@ -753,6 +753,12 @@ pa_worker_leaving(struct pa_worker *w)
 }
 
 void
+pa_worker_proxy_dropped(struct pa_worker *w)
+{
+	__atomic_add_fetch(&w->s->proxy_dropped, 1, __ATOMIC_RELAXED);
+}
+
+void
 pa_worker_peer(struct pa_worker *w, const char *text)
 {
 	pa_slot_set_peer(w->s, text);
@@ -883,6 +889,7 @@ pa_worker_accept(struct pa_worker *w, struct pa_conn *c)
 	pa_worker_peer(w, c->peer);
 	if (p->proxy_ms == 0 || take_proxy(w, c) == 0)
 		return PA_NEXT_CONN;
+	pa_worker_proxy_dropped(w);
 drop:
 	e = errno;
 	close(c->fd);

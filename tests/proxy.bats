@@ -101,6 +101,8 @@ served() {
 	served
 	wait_for 5 grep -q 'proxy: dropped 127.0.0.1:[0-9]*: no PROXY header' "$T/M.err"
 	[ "$(field M accepted)" -ge 6 ]
+	# pa-ctl counts the five drops.
+	[ "$(field M proxy_dropped)" -eq 5 ]
 }
 
 @test "pa-handler -P -w 1: a slow or silent header is dropped at the time limit" {

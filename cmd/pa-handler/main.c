@@ -260,6 +260,7 @@ serve(struct thr *t, int fd, const struct sockaddr *peer, socklen_t peerlen)
 	}
 	/* -P: the header first; the UCSPI values become the client's. */
 	if (proxyflag && proxy_take(&t->t_u, fd, peer, vflag) == -1) {
+		pa_worker_proxy_dropped(t->t_w);
 		close(fd);
 		return;
 	}

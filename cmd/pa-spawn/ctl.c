@@ -145,7 +145,7 @@ epoll_mod(int fd, uint32_t events, uint64_t key)
  * region, what lives only in this image goes through the environment:
  * the counters of handlers gone, the times MAX was reached, and the
  * bounds set at run time.  "PID ACCEPTED FUTILE WAKEUPS LOST... MAXED
- * MIN MAX", taken only by the same pid.
+ * MIN MAX PROXY_DROPPED", taken only by the same pid.
  */
 #define CTL_ENV		"PA_SPAWN_CTL"
 
@@ -164,8 +164,8 @@ carry_out(void)
 		    (unsigned long long)C.gone.lost[k]);
 	if (off < sizeof(buf))
 		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
-		    " %llu %u %u", (unsigned long long)S.maxed_count, S.min,
-		    S.max);
+		    " %llu %u %u %llu", (unsigned long long)S.maxed_count,
+		    S.min, S.max, (unsigned long long)C.gone.proxy_dropped);
 	if (off < sizeof(buf))
 		(void)setenv(CTL_ENV, buf, 1);
 }
@@ -173,7 +173,7 @@ carry_out(void)
 static void
 carry_in(void)
 {
-	unsigned long long v[3 + PA_AE_COUNT + 3];
+	unsigned long long v[3 + PA_AE_COUNT + 4];
 	const char *e = getenv(CTL_ENV);
 	char *end;
 	long pid;
@@ -194,6 +194,7 @@ carry_in(void)
 	for (k = 0; k < PA_AE_COUNT; k++)
 		C.gone.lost[k] = v[3 + k];
 	S.maxed_count = v[3 + PA_AE_COUNT];
+	C.gone.proxy_dropped = v[6 + PA_AE_COUNT];
 	if (v[5 + PA_AE_COUNT] <= S.nprocs &&
 	    v[4 + PA_AE_COUNT] <= v[5 + PA_AE_COUNT]) {
 		S.min = (unsigned)v[4 + PA_AE_COUNT];

@@ -301,6 +301,10 @@ test_proxy(void)
 	CHECK(closed(cl));
 	close(cl);
 	CHECK(pa_worker_counters(w)->accepted == 6);
+	/* The four drops above, counted in the slot for pa-ctl. */
+	CHECK(pa_worker_counters(w)->proxy_dropped == 4);
+	pa_worker_proxy_dropped(w);
+	CHECK(pa_worker_counters(w)->proxy_dropped == 5);
 
 	pa_pool_stop(p, PA_WHY_STOP);
 	CHECK(pa_worker_accept(w, &c) == PA_NEXT_EXIT);
