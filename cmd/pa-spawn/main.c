@@ -575,6 +575,7 @@ take_listener(void)
 	if (fcntl(S.lfd, F_SETFL, fcntl(S.lfd, F_GETFL) | O_NONBLOCK) == -1)
 		err(111, "listening socket: O_NONBLOCK");
 	describe_listener();
+	pool_open_door();
 }
 
 /* The listener's family and address, for the notification and logs. */

@@ -955,6 +955,34 @@ close_door(void)
 		    S.addr, strerror(errno));
 }
 
+/*
+ * The socket may have outlived a pa-spawn that drained it (systemd keeps
+ * the socket of a .socket unit): that one's drop-all filter would make
+ * it a black hole.  Take off a filter that is exactly close_door()'s.
+ */
+void
+pool_open_door(void)
+{
+	struct sock_filter f;
+	socklen_t n = 0;
+	int zero = 0;
+
+	if (S.domain == AF_UNIX ||
+	    getsockopt(S.lfd, SOL_SOCKET, SO_GET_FILTER, NULL, &n) == -1 ||
+	    n != 1)
+		return;
+	if (getsockopt(S.lfd, SOL_SOCKET, SO_GET_FILTER, &f, &n) == -1 ||
+	    n != 1 || f.code != (BPF_RET | BPF_K) || f.k != 0)
+		return;
+	/* The kernel wants an int there, though it reads none. */
+	if (setsockopt(S.lfd, SOL_SOCKET, SO_DETACH_FILTER, &zero,
+	    sizeof(zero)) == -1)
+		logx(1, "%s: a drained pa-spawn's filter stays: %s", S.addr,
+		    strerror(errno));
+	else
+		logx(2, "%s: took off the filter of a drain before", S.addr);
+}
+
 static void
 begin_drain(uint64_t grace_ns)
 {

@@ -37,6 +37,8 @@ int		 pool_done(void);
  * event: a listener event (counted in the region), not a second look.
  */
 void		 notify(int event);
+/* Take off the drop-all filter a drained pa-spawn left on the socket. */
+void		 pool_open_door(void);
 /* The first handlers wait: tell the supervisor (fd, $NOTIFY_SOCKET). */
 void		 announce_ready(void);
 /* Tell the supervisor the pool is stopping. */
