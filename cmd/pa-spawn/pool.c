@@ -794,8 +794,13 @@ ended(unsigned i, int st, uint64_t now)
 	p->p_last_exit_ns = now;
 	describe(st, how, sizeof(how));
 	if (p->p_state == P_RETIRING || S.draining) {
-		logx(killed[i] || !(WIFEXITED(st) && WEXITSTATUS(st) == 0) ?
-		    1 : 2, "handler %u pid %ld %s", i, (long)pid, how);
+		/*
+		 * Exit 0, or the TERM we sent before it had blocked signals
+		 * (retired while starting): as asked.
+		 */
+		logx(killed[i] || !((WIFEXITED(st) && WEXITSTATUS(st) == 0) ||
+		    (WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM)) ? 1 : 2,
+		    "handler %u pid %ld %s", i, (long)pid, how);
 		p->p_state = P_FREE;
 		p->p_replacing = 0;
 	} else if (p->p_replacing) {
