@@ -178,10 +178,9 @@ struct pa_slot {
 	uint32_t	asleep;		/* 1: in FUTEX_WAIT, counted in
 					   hdr->waiting */
 	uint32_t	pad0;
-	uint64_t	deferred;	/* accepts left to a woken thread */
 	uint64_t	proxy_dropped;	/* connections dropped for their
 					   PROXY header */
-	uint8_t		pad[40];
+	uint8_t		pad[48];
 };
 
 /* One entry per handler process, written by pa-spawn (pid, cmd, gen). */

@@ -686,7 +686,6 @@ pa_worker_next(struct pa_worker *w, int *fd, struct sockaddr *peer,
 		    (__atomic_load_n(&p->r.hdr->pending, __ATOMIC_SEQ_CST) > 0 ||
 		    __atomic_load_n(&p->r.hdr->waiting, __ATOMIC_SEQ_CST) > 0) &&
 		    !PA_LOAD(&p->r.hdr->draining)) {
-			w->s->deferred++;
 			wait_for_work(w, g);
 			continue;
 		}
