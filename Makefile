@@ -46,7 +46,7 @@ UNITSRC	= $(sort $(wildcard tests/unit/t_*.c))
 UNITS	= $(UNITSRC:tests/unit/%.c=$(B)/unit/%)
 HDRS	= $(wildcard lib/*.h) $(wildcard cmd/*/*.h) tests/unit/t.h
 MANS	= $(sort $(wildcard man/*.[1-9]))
-SCRIPTS	= $(sort .ci/run $(wildcard scripts/*.sh) tests/run tests/helper.bash \
+SCRIPTS	= $(sort .ci/run $(wildcard scripts/*.sh) tests/run tests/helper.bash tests/ctlpool.bash \
 	  $(wildcard tests/*.bats) $(wildcard tests/bin/*.sh) $(wildcard bench/*.sh) \
 	  $(wildcard tests/*.sh) $(wildcard fuzz/*.sh))
 
@@ -142,7 +142,7 @@ BENCHPROGS = $(B)/bench/load $(B)/bench/spawnloop $(B)/bench/prefork \
 	     $(B)/bench/sessstat $(B)/bench/hello-dyn $(B)/bench/hello-static \
 	     $(B)/bench/herdspawn $(B)/bench/inproc-accept
 
-$(B)/bench/%: bench/%.c $(B)/.flags
+$(B)/bench/%: bench/%.c bench/listen.h $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) -o $@ $< $(LDLIBS)
 

@@ -38,17 +38,6 @@ PIDS=()
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		stop "$pid"
-	done
-	PIDS=()
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 # usr1 NAME PID: ask PID for its counters (USR1), print the line it adds.
 usr1() {
 	local n i

@@ -29,6 +29,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "listen.h"
+
 static const char ok[] =
     "HTTP/1.0 200 OK\r\n"
     "Content-Type: text/plain\r\n"
@@ -76,12 +78,11 @@ serve(int lfd)
 int
 main(int argc, char *argv[])
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
 	const char *errstr;
-	long long backlog = 4096, procs = 2, port, defer = 0;
+	long long backlog = 4096, procs = 2, defer = 0;
 	pid_t ppid = getpid();
-	int ch, lfd, one = 1, oneflag = 0, st;
+	uint16_t bound;
+	int ch, lfd, oneflag = 0, st;
 
 	while ((ch = getopt(argc, argv, "+1b:d:n:")) != -1) {
 		switch (ch) {
@@ -111,36 +112,13 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc != 2)
 		usage();
-	port = strtonum(argv[1], 0, 65535, &errstr);
-	if (errstr != NULL)
-		errx(100, "port %s: %s", argv[1], errstr);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, argv[0], &sin.sin_addr) != 1)
-		errx(100, "%s: not an IPv4 address", argv[0]);
-	if ((lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		err(111, "socket");
-	if (setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
-		err(111, "setsockopt SO_REUSEADDR");
-	if (defer > 0 && setsockopt(lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT,
-	    &(int){ (int)defer }, sizeof(int)) == -1)
-		err(111, "setsockopt TCP_DEFER_ACCEPT");
-	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
-		err(111, "bind %s:%s", argv[0], argv[1]);
-	if (listen(lfd, (int)backlog) == -1)
-		err(111, "listen");
-	if (getsockname(lfd, (struct sockaddr *)&sin, &len) == -1)
-		err(111, "getsockname");
+	lfd = bench_listen(argv[0], argv[1], (int)backlog, (int)defer, &bound);
 	for (long long i = 0; i < procs; i++) {
 		switch (fork()) {
 		case -1:
 			err(111, "fork");
 		case 0:
-			if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
-				err(111, "prctl");
-			if (getppid() != ppid)
-				_exit(0);
+			bench_child(ppid);
 			serve(lfd);
 		default:
 			break;
@@ -148,7 +126,7 @@ main(int argc, char *argv[])
 	}
 	close(lfd);
 	if (oneflag) {
-		printf("%u\n", ntohs(sin.sin_port));
+		printf("%u\n", bound);
 		fflush(stdout);
 	}
 	while (wait(&st) != -1 || errno == EINTR)

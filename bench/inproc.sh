@@ -62,17 +62,6 @@ PIDS=()
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		stop "$pid"
-	done
-	PIDS=()
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 # The alternatives join the default list; a list given names its own.
 if [ -z "${BENCH_INPROC_SERVERS:-}" ]; then
 	if [ -n "${BENCH_INPROC_ALT:-}" ]; then
@@ -90,18 +79,6 @@ if ! [ -x "$NGINX" ]; then
 	say "nginx is not installed (sh scripts/deps.sh bench): left out"
 	SERVERS=$(echo " $SERVERS " | sed 's/ nginx / /')
 fi
-
-# http_ready PORT: wait (5 s at most) until one request gets its response.
-http_ready() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		case "$("$BB/load" -n 1 -t 1000 -r "$REQ" "$HOST" "$1" 2>/dev/null)" in
-		conns=1\ *) return 0 ;;
-		esac
-		sleep 0.05
-	done
-	return 1
-}
 
 # start_server NAME: start it in a session of its own; sets SPID, SPORT.
 start_server() {
@@ -139,18 +116,7 @@ start_server() {
 		return 1 ;;
 	esac
 	start "$name" "${cmd[@]}"
-	if [ -z "$port" ]; then
-		port=$(first_line "$T/$name.out") || {
-			say "$name printed no port: $(head -c 300 "$T/$name.err")"
-			return 1
-		}
-	fi
-	SPORT=$port
-	if ! http_ready "$port"; then
-		say "$name does not serve on port $port: $(head -c 300 "$T/$name.err")"
-		return 1
-	fi
-	"$BB/load" -c 8 -n 300 -r "$REQ" "$HOST" "$port" >/dev/null	# warm-up
+	await_server "$name" "$port" "$REQ"
 }
 
 # own_ms PID: CPU time of the process PID alone (utime + stime), in ms.

@@ -1,7 +1,9 @@
 # shellcheck shell=bash
-# bench/lib.sh: helpers shared by bench/run.sh and bench/herd.sh.
-# The caller sets BB (the benchmark programs), HOST and T (a scratch
-# directory), and keeps the pids it starts in PIDS.
+# bench/lib.sh: helpers shared by the benchmark scripts (run.sh, herd.sh,
+# syscalls.sh, inproc.sh).  The caller sets BB (the benchmark programs),
+# HOST and T (a scratch directory), and keeps the pids it starts in PIDS.
+# Sourcing it arranges that every one of them is stopped and T removed
+# when the script exits.
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 
@@ -52,11 +54,13 @@ field() {
 	echo 0
 }
 
-# ready PORT: wait (5 s at most) until one connection gets its response.
+# ready PORT [REQUEST]: wait (5 s at most) until one connection (sending
+# REQUEST, if given) gets its response.
 ready() {
-	local i
+	local i req=()
+	[ -n "${2-}" ] && req=(-r "$2")
 	for ((i = 0; i < 100; i++)); do
-		case "$("$BB/load" -n 1 -t 1000 "$HOST" "$1" 2>/dev/null)" in
+		case "$("$BB/load" -n 1 -t 1000 "${req[@]}" "$HOST" "$1" 2>/dev/null)" in
 		conns=1\ *) return 0 ;;
 		esac
 		sleep 0.05
@@ -77,3 +81,35 @@ first_line() {
 	done
 	return 1
 }
+
+# await_server NAME PORT [REQUEST]: NAME, just started, serves: its port
+# is PORT or (PORT empty) the first line it printed; sets SPORT, warms it
+# up with 300 connections.
+await_server() {
+	local name=$1 port=$2 req=()
+	[ -n "${3-}" ] && req=(-r "$3")
+	if [ -z "$port" ]; then
+		port=$(first_line "$T/$name.out") || {
+			say "$name printed no port: $(head -c 300 "$T/$name.err")"
+			return 1
+		}
+	fi
+	# shellcheck disable=SC2034 # the caller's
+	SPORT=$port
+	if ! ready "$port" "${3-}"; then
+		say "$name does not serve on port $port: $(head -c 300 "$T/$name.err")"
+		return 1
+	fi
+	"$BB/load" -c 8 -n 300 "${req[@]}" "$HOST" "$port" >/dev/null	# warm-up
+}
+
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		stop "$pid"
+	done
+	PIDS=()
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM

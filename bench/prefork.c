@@ -32,6 +32,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "listen.h"
+
 extern char **environ;
 
 static void __attribute__((noreturn))
@@ -78,13 +80,12 @@ int
 main(int argc, char *argv[])
 {
 	sigset_t set;
-	struct sockaddr_in sin;
 	volatile uint64_t *counts;
-	socklen_t len = sizeof(sin);
 	const char *errstr;
-	long long backlog = 4096, procs = 16, port;
+	long long backlog = 4096, procs = 16;
 	pid_t ppid = getpid();
-	int ch, lfd, one = 1, oneflag = 0;
+	uint16_t bound;
+	int ch, lfd, oneflag = 0;
 
 	while ((ch = getopt(argc, argv, "+1b:n:")) != -1) {
 		switch (ch) {
@@ -109,25 +110,7 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 3)
 		usage();
-	port = strtonum(argv[1], 0, 65535, &errstr);
-	if (errstr != NULL)
-		errx(100, "port %s: %s", argv[1], errstr);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, argv[0], &sin.sin_addr) != 1)
-		errx(100, "%s: not an IPv4 address", argv[0]);
-
-	if ((lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		err(111, "socket");
-	if (setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
-		err(111, "setsockopt SO_REUSEADDR");
-	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
-		err(111, "bind %s:%s", argv[0], argv[1]);
-	if (listen(lfd, (int)backlog) == -1)
-		err(111, "listen");
-	if (getsockname(lfd, (struct sockaddr *)&sin, &len) == -1)
-		err(111, "getsockname");
+	lfd = bench_listen(argv[0], argv[1], (int)backlog, 0, &bound);
 
 	counts = mmap(NULL, (size_t)procs * sizeof(*counts),
 	    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -145,10 +128,7 @@ main(int argc, char *argv[])
 		case -1:
 			err(111, "fork");
 		case 0:
-			if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
-				err(111, "prctl");
-			if (getppid() != ppid)
-				_exit(0);
+			bench_child(ppid);
 			if (sigprocmask(SIG_UNBLOCK, &set, NULL) == -1)
 				err(111, "sigprocmask");
 			serve(lfd, argv + 2, &counts[i]);
@@ -157,7 +137,7 @@ main(int argc, char *argv[])
 		}
 	}
 	if (oneflag) {
-		printf("%u\n", ntohs(sin.sin_port));
+		printf("%u\n", bound);
 		fflush(stdout);
 	}
 	for (;;) {

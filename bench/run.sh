@@ -60,17 +60,6 @@ PIDS=()
 # install and the peers it lacks are left out).
 sh scripts/deps.sh bench || say "peers missing: those not installed are left out"
 
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		stop "$pid"
-	done
-	PIDS=()
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 # start_server NAME PROG: start server NAME running PROG per connection in
 # a session of its own; sets SPID and SPORT.
 start_server() {
@@ -122,18 +111,7 @@ EOF
 		return 1 ;;
 	esac
 	start "$name" "${cmd[@]}"
-	if [ -z "$port" ]; then
-		port=$(first_line "$T/$name.out") || {
-			say "$name printed no port: $(head -c 300 "$T/$name.err")"
-			return 1
-		}
-	fi
-	SPORT=$port
-	if ! ready "$port"; then
-		say "$name does not serve on port $port: $(head -c 300 "$T/$name.err")"
-		return 1
-	fi
-	"$BB/load" -c 8 -n 300 "$HOST" "$port" >/dev/null	# warm-up
+	await_server "$name" "$port"
 }
 
 have_pa() {

@@ -24,17 +24,6 @@ PIDS=()
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		stop "$pid"
-	done
-	PIDS=()
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 command -v strace >/dev/null || { say "strace is not installed"; exit 0; }
 
 # attached TRACER PID...: every PID is traced by TRACER.

@@ -260,6 +260,11 @@ uint64_t	 pa_now_ns(void);	/* CLOCK_MONOTONIC */
 #define PA_ADD(p, v)	__atomic_add_fetch((p), (v), __ATOMIC_ACQ_REL)
 #define PA_SUB(p, v)	__atomic_sub_fetch((p), (v), __ATOMIC_ACQ_REL)
 #define PA_INC(p)	__atomic_add_fetch((p), 1, __ATOMIC_RELAXED)
+/*
+ * Take one from a shared count that may already be 0: one a killed
+ * handler left short, or one pa-spawn has reset.
+ */
+void		 pa_dec_floor(uint32_t *);
 
 /* ---------------------------------------------------------------- futex */
 

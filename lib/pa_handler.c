@@ -568,17 +568,6 @@ orphan_check(struct pa_worker *w)
 		setwhy(w->p, PA_WHY_ORPHAN);
 }
 
-/* Take one from a counter that may already be 0 (pa-spawn resets it). */
-static void
-dec_floor(uint32_t *c)
-{
-	uint32_t v = PA_LOAD(c);
-
-	while (v > 0 && !__atomic_compare_exchange_n(c, &v, v - 1, 0,
-	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		;
-}
-
 /*
  * Sleep until the generation moves from g (region) or the listener is
  * readable (standalone), for at most WAIT_MS.  Sets w->woke when a
@@ -614,7 +603,7 @@ wait_for_work(struct pa_worker *w, uint32_t g)
 	    NULL, p->bit);
 	/* Woken: no longer pending, then no longer asleep (pa-spawn's sum). */
 	if (r == 0)
-		dec_floor(&p->r.hdr->pending);
+		pa_dec_floor(&p->r.hdr->pending);
 	PA_SUB(&p->r.hdr->waiting, 1);
 	PA_STORE(&w->s->asleep, 0);
 	if (r == 0) {

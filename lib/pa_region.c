@@ -238,9 +238,8 @@ pa_slot_get_peer(const struct pa_slot *s, char *buf, size_t len)
 	return -1;
 }
 
-/* Take one from a counter that a killed handler may have left short. */
-static void
-dec_floor(uint32_t *c)
+void
+pa_dec_floor(uint32_t *c)
 {
 	uint32_t v = PA_LOAD(c);
 
@@ -262,7 +261,7 @@ pa_slot_release_proc(struct pa_region *r, uint32_t proc)
 			/* Killed asleep: it no longer waits. */
 			if (PA_LOAD(&r->slots[i].asleep)) {
 				PA_STORE(&r->slots[i].asleep, 0);
-				dec_floor(&r->hdr->waiting);
+				pa_dec_floor(&r->hdr->waiting);
 			}
 			r->slots[i].peer[0] = '\0';
 			PA_STORE(&r->slots[i].state, PA_SLOT_EMPTY);

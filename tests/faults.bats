@@ -10,32 +10,13 @@
 
 bats_require_minimum_version 1.5.0
 load helper
+load ctlpool
 
 T=$BATS_TEST_TMPDIR
 PATH="${PA_UNITDIR%/unit}/fbin:$PATH"
 
 setup() {
 	command -v f-load >/dev/null || skip "f-load not built (make fbins)"
-}
-
-# pool NAME [PA-SPAWN ARGS...]: pa-listen -1 127.0.0.1:0 pa-spawn -c
-# NAME.ctl ARGS...; sets PORT, CTL and POOL.
-pool() {
-	local name=$1
-	shift
-	CTL=$T/$name.ctl
-	pa_start "$name" pa-listen -1 127.0.0.1:0 pa-spawn -c "$CTL" "$@"
-	POOL=$PA_PID
-	PORT=$(wait_port "$name")
-}
-
-# fig KEY: the value of KEY in pa-ctl stat.
-fig() {
-	pa-ctl -c "$CTL" stat 2>/dev/null | sed -n "s/^$1: //p"
-}
-
-is() {
-	[ "$(fig "$1")" = "$2" ]
 }
 
 # ge KEY N: the figure KEY is N or more.

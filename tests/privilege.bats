@@ -9,6 +9,7 @@
 
 bats_require_minimum_version 1.5.0
 load helper
+load ctlpool
 
 T=$BATS_TEST_TMPDIR
 
@@ -18,25 +19,6 @@ IDPROG=(sh -c 'grep -E "^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapAmb):" /proc/se
 needs_root() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
 	command -v setpriv >/dev/null || skip "no setpriv"
-}
-
-# pool NAME [PA-SPAWN ARGS...]: pa-listen on 127.0.0.1:0 running
-# pa-spawn -c NAME.ctl ARGS...; sets PORT, CTL, POOL.
-pool() {
-	local name=$1
-	shift
-	CTL=$T/$name.ctl
-	pa_start "$name" pa-listen -1 127.0.0.1:0 pa-spawn -c "$CTL" "$@"
-	POOL=$PA_PID
-	PORT=$(wait_port "$name")
-}
-
-fig() {
-	pa-ctl -c "$CTL" stat 2>/dev/null | sed -n "s/^$1: //p"
-}
-
-is() {
-	[ "$(fig "$1")" = "$2" ]
 }
 
 # ids FILE UID GID: the status lines in FILE say uid UID and gid GID for
