@@ -76,6 +76,16 @@ counters() {
 	esac
 }
 
+# switches PID: "ALL SPAWNER", the context switches of the live threads of
+# PID's session, and of PID itself (the spawner; prefork's parent, which
+# only waits for its children, for the accept reference).
+switches() {
+	"$BB/sessstat" -l "$1" | awk -v p="$1" '
+	    $1 == p { own = $4 }
+	    /^procs=/ { for (i = 1; i <= NF; i++) if ($i ~ /^ctxsw=/) all = substr($i, 7) }
+	    END { print all + 0, own + 0 }'
+}
+
 # waiting KIND NAME PID H: all H handlers wait (5 s at most).
 waiting() {
 	local i w
@@ -127,11 +137,11 @@ one() {
 		[ "$c" = 1 ] || label="$c concurrent"
 		waiting "$kind" "$name" "$pid" "$h" || true
 		pre=$(counters "$kind" "$name" "$pid")
-		x0=$(field ctxsw "$("$BB/sessstat" "$pid")")
+		x0=$(switches "$pid")
 		res=$("$BB/load" -c "$c" -d "$SECS" "$HOST" "$port")
-		x1=$(field ctxsw "$("$BB/sessstat" "$pid")")
+		x1=$(switches "$pid")
 		post=$(counters "$kind" "$name" "$pid")
-		echo "$h $kind $label|$res|$pre|$post|$((x1 - x0))"
+		echo "$h $kind $label|$res|$pre|$post|$((${x1% *} - ${x0% *}))|$((${x1#* } - ${x0#* }))"
 	done
 	stop "$pid"
 	PIDS=()
@@ -148,8 +158,8 @@ done
 
 echo "### Herd ($SECS s per load, hello-static per connection)"
 echo
-echo "| handlers | pool | load | conn/s | futile wake-ups/conn | wake-ups/conn | context switches/conn | spread max/mean |"
-echo "|---:|---|---|---:|---:|---:|---:|---:|"
+echo "| handlers | pool | load | conn/s | futile wake-ups/conn | wake-ups/conn | context switches/conn | of which the spawner's | spread max/mean |"
+echo "|---:|---|---|---:|---:|---:|---:|---:|---:|"
 awk -F'|' '
 function kv(s, a,    n, f, i, p) {
 	n = split(s, f, " ")
@@ -171,12 +181,14 @@ function per(x, y, n) { return (x == "-" || n == 0) ? "n/a" : sprintf("%.3f", (y
 		if (d > max) max = d
 	}
 	spread = (sum > 0 && ns > 0) ? sprintf("%.2f", max / (sum / ns)) : "n/a"
-	printf "| %s | %s | %s | %.0f | %s | %s | %s | %s |\n", h[1], h[2], label, \
+	printf "| %s | %s | %s | %.0f | %s | %s | %s | %s | %s |\n", h[1], h[2], label, \
 	    r["rate"], per(a["futile"], b["futile"], n), per(a["wakeups"], b["wakeups"], n), \
-	    (n ? sprintf("%.2f", $5 / n) : "n/a"), spread
+	    (n ? sprintf("%.2f", $5 / n) : "n/a"), (n ? sprintf("%.2f", $6 / n) : "n/a"), spread
 }' "$rows"
 echo
 echo "futile and wake-ups: pa's own counters (pa-ctl stat; herdspawn reads the"
 echo "same region).  n/a for plain accept(2): the kernel wakes one waiter per"
 echo "connection and nothing counts it.  Context switches: the pool's live"
-echo "threads only (spawner and handlers), voluntary and involuntary."
+echo "threads only (spawner and handlers), voluntary and involuntary; the"
+echo "spawner's share is pa-spawn's (herdspawn's; for accept, prefork's parent,"
+echo "which only waits for its children)."

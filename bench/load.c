@@ -14,7 +14,7 @@
  * Then one line of results goes to stdout:
  *
  *   conns=N rate=R secs=S refused=N reset=N timeout=N empty=N other=N
- *   p50_us=N p90_us=N p99_us=N max_us=N cpu_ms=N
+ *   p50_us=N p90_us=N p99_us=N p999_us=N max_us=N over1s=N cpu_ms=N
  *
  * conns counts the connections that ended with end of file after at least
  * one byte of response, including those finished after the deadline
@@ -22,7 +22,9 @@
  * finished within the -d window divided by its length (with -n: all of them
  * over the whole run).  Latency runs from socket() to end of file, over the
  * successful connections and those that timed out (counted at the
- * timeout).  cpu_ms is this program's own CPU time.
+ * timeout); over1s counts those that took a second or more (a dropped SYN
+ * is retransmitted after one second).  cpu_ms is this program's own CPU
+ * time.
  * Exit status: 0 when done, 100 for a usage error, 111 for a failed setup.
  */
 #include <sys/epoll.h>
@@ -280,7 +282,7 @@ main(int argc, char *argv[])
 	long long conc = 1, secs = 5, port;
 	uint64_t t0, now, lastscan;
 	double elapsed;
-	size_t k;
+	size_t k, over1s;
 	int ch, i, n, wait_ms;
 
 	while ((ch = getopt(argc, argv, "+c:d:n:r:t:")) != -1) {
@@ -380,6 +382,9 @@ main(int argc, char *argv[])
 	now = now_us();
 
 	qsort(lat, nlat, sizeof(*lat), cmp32);
+	for (over1s = 0; over1s < nlat && lat[nlat - 1 - over1s] >= 1000000;
+	    over1s++)
+		continue;
 	if (count > 0)
 		elapsed = (double)(now - t0) / 1e6;
 	else
@@ -387,12 +392,13 @@ main(int argc, char *argv[])
 	getrusage(RUSAGE_SELF, &ru);
 	printf("conns=%lu rate=%.1f secs=%.3f refused=%lu reset=%lu "
 	    "timeout=%lu empty=%lu other=%lu p50_us=%u p90_us=%u p99_us=%u "
-	    "max_us=%u cpu_ms=%ld\n",
+	    "p999_us=%u max_us=%u over1s=%zu cpu_ms=%ld\n",
 	    ok, (double)(count > 0 ? ok : ok_window) / elapsed,
 	    (double)(now - t0) / 1e6,
 	    errs[E_REFUSED], errs[E_RESET], errs[E_TIMEOUT], errs[E_EMPTY],
 	    errs[E_OTHER],
-	    pct(0.50), pct(0.90), pct(0.99), nlat ? lat[nlat - 1] : 0,
+	    pct(0.50), pct(0.90), pct(0.99), pct(0.999),
+	    nlat ? lat[nlat - 1] : 0, over1s,
 	    (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
 	    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000);
 	return 0;

@@ -48,6 +48,8 @@ FNR == NR {
 	}
 	add(p50, k, a["p50_us"])
 	add(p99, k, a["p99_us"])
+	add(p999, k, a["p999_us"])
+	over1s[k] += a["over1s"]
 	conns[k] += a["conns"]
 	scpu[k] += a["srv_cpu_ms"]
 	lcpu[k] += a["cpu_ms"]
@@ -83,8 +85,8 @@ END {
 			if (k in have)
 				SC[p, concs[l]] = med(cpu1[k])
 		}
-		print "| server | conc | conn/s median | min-max | p50 ms | p99 ms | server CPU ms per 1000 conn | beyond spawn, ms per 1000 | load's CPU ms per 1000 | errors |"
-		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+		print "| server | conc | conn/s median | min-max | p50 ms | p99 ms | p99.9 ms | conns of 1 s or more | server CPU ms per 1000 conn | beyond spawn, ms per 1000 | load's CPU ms per 1000 | errors |"
+		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 		for (j = 1; j <= ns; j++) {
 			s = servers[j]
 			for (l = 1; l <= nc; l++) {
@@ -96,7 +98,7 @@ END {
 				R[k] = r
 				mm = sprintf("%.0f-%.0f", MIN, MAX)
 				if (s == "spawn" || s == "vspawn") {
-					printf "| spawn limit, %s (spawnloop%s -j %s) | %s | %.0f | %s | | | %d | | | %s |\n", \
+					printf "| spawn limit, %s (spawnloop%s -j %s) | %s | %.0f | %s | | | | | %d | | | %s |\n", \
 					    (s == "spawn" ? "posix_spawn" : "vfork+execve"), \
 					    (s == "spawn" ? "" : " -v"), c, c, r, mm, med(cpu1[k]), \
 					    (err[k] ? err[k] " failed" : "0")
@@ -106,8 +108,9 @@ END {
 				CU[k] = cu
 				e = errs[k] ? sprintf("%d (refused %d, reset %d, timeout %d, empty %d, other %d)", \
 				    errs[k], ref[k], rst[k], tmo[k], emp[k], oth[k]) : "0"
-				printf "| %s | %s | %.0f | %s | %s | %s | %.0f | %s | %.0f | %s |\n", \
-				    s, c, r, mm, ms(med(p50[k])), ms(med(p99[k])), cu, \
+				printf "| %s | %s | %.0f | %s | %s | %s | %s | %d | %.0f | %s | %.0f | %s |\n", \
+				    s, c, r, mm, ms(med(p50[k])), ms(med(p99[k])), \
+				    ms(med(p999[k])), over1s[k], cu, \
 				    ((p, c) in SC) ? sprintf("%.0f", cu - SC[p, c]) : "", \
 				    conns[k] ? lcpu[k] * 1000 / conns[k] : 0, e
 			}
@@ -119,12 +122,12 @@ END {
 			k = p SUBSEP "spawn" SUBSEP concs[l]
 			if ((k in have) && R[k] > bs) bs = R[k]
 		}
-		print "| conc | pa conn/s | fastest peer | pa / fastest peer | pa / prefork | pa / spawn limit (same conc) | pa / best spawn limit | pa p99 ms | lowest peer p99 ms |"
-		print "|---:|---:|---|---:|---:|---:|---:|---:|---:|"
+		print "| conc | pa conn/s | fastest peer | pa / fastest peer | pa / prefork | pa / spawn limit (same conc) | pa / best spawn limit | pa p99 ms | lowest peer p99 ms | pa p99.9 ms | lowest peer p99.9 ms |"
+		print "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 		for (l = 1; l <= nc; l++) {
 			c = concs[l]
 			ka = p SUBSEP "pa" SUBSEP c
-			best = 0; bname = "-"; bp99 = -1
+			best = 0; bname = "-"; bp99 = -1; bp999 = -1
 			for (j = 1; j <= ns; j++) {
 				s = servers[j]
 				k = p SUBSEP s SUBSEP c
@@ -133,19 +136,23 @@ END {
 				if (R[k] > best) { best = R[k]; bname = s }
 				q = med(p99[k])
 				if (bp99 < 0 || q < bp99) bp99 = q
+				q = med(p999[k])
+				if (bp999 < 0 || q < bp999) bp999 = q
 			}
 			kp = p SUBSEP "prefork" SUBSEP c
 			ks = p SUBSEP "spawn" SUBSEP c
 			if (!(ka in have)) {
-				printf "| %s | (pa not run) | %s %.0f | | | | | | %s |\n", c, bname, best, (bp99 >= 0 ? ms(bp99) : "")
+				printf "| %s | (pa not run) | %s %.0f | | | | | | %s | | %s |\n", c, bname, best, \
+				    (bp99 >= 0 ? ms(bp99) : ""), (bp999 >= 0 ? ms(bp999) : "")
 				continue
 			}
-			printf "| %s | %.0f | %s %.0f | %s | %s | %s | %s | %s | %s |\n", c, R[ka], bname, best, \
+			printf "| %s | %.0f | %s %.0f | %s | %s | %s | %s | %s | %s | %s | %s |\n", c, R[ka], bname, best, \
 			    best ? sprintf("%.2f", R[ka] / best) : "", \
 			    (kp in have) && R[kp] ? sprintf("%.2f", R[ka] / R[kp]) : "", \
 			    (ks in have) && R[ks] ? sprintf("%.2f", R[ka] / R[ks]) : "", \
 			    bs ? sprintf("%.2f", R[ka] / bs) : "", \
-			    ms(med(p99[ka])), (bp99 >= 0 ? ms(bp99) : "")
+			    ms(med(p99[ka])), (bp99 >= 0 ? ms(bp99) : ""), \
+			    ms(med(p999[ka])), (bp999 >= 0 ? ms(bp999) : "")
 		}
 		print ""
 		# pa's conn/s over each other server's, at each concurrency.
