@@ -969,14 +969,11 @@ void
 pool_open_door(void)
 {
 	struct sock_filter f;
-	socklen_t n = 0;
+	socklen_t n = 1;	/* in instructions: a longer filter is EINVAL */
 	int zero = 0;
 
 	if (S.domain == AF_UNIX ||
-	    getsockopt(S.lfd, SOL_SOCKET, SO_GET_FILTER, NULL, &n) == -1 ||
-	    n != 1)
-		return;
-	if (getsockopt(S.lfd, SOL_SOCKET, SO_GET_FILTER, &f, &n) == -1 ||
+	    getsockopt(S.lfd, SOL_SOCKET, SO_GET_FILTER, &f, &n) == -1 ||
 	    n != 1 || f.code != (BPF_RET | BPF_K) || f.k != 0)
 		return;
 	/* The kernel wants an int there, though it reads none. */
