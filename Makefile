@@ -6,6 +6,8 @@
 #   make lint          mandoc -Tlint on every page, shellcheck on every script
 #   make run           the demo service on 127.0.0.1:$(PORT)
 #   make install / uninstall   honour PREFIX and DESTDIR
+#   make deb           the Debian packages pa and libpa-dev, in build/deb/
+#   make check-deb     build them, install, serve, purge (as root; CI runs it)
 
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
@@ -32,6 +34,7 @@ OPT	= -O2
 DEFS	= -D_GNU_SOURCE -D_FORTIFY_SOURCE=2
 endif
 CFLAGS	?=
+LDFLAGS	?=
 ALL_CFLAGS   = $(WARN) $(OPT) $(CFLAGS)
 ALL_CPPFLAGS = $(DEFS) -Ilib $(shell pkg-config --cflags libbsd-overlay) $(CPPFLAGS)
 LDLIBS	= $(shell pkg-config --libs libbsd-overlay) -lpthread
@@ -50,7 +53,7 @@ SCRIPTS	= $(sort .ci/run $(wildcard scripts/*.sh) tests/run tests/helper.bash te
 	  $(wildcard tests/*.bats) $(wildcard tests/bin/*.sh) $(wildcard bench/*.sh) \
 	  $(wildcard tests/*.sh) $(wildcard fuzz/*.sh))
 
-.PHONY: all units check lint run install uninstall clean deps FORCE \
+.PHONY: all units check lint run install uninstall clean deps FORCE deb check-deb \
 	bench bench-progs fbins fuzz fuzz-short soak bench-inproc
 .SUFFIXES:
 
@@ -81,7 +84,7 @@ $(B)/libpa.a: $(LIBOBJ)
 # (No % inside: make puts the stem there before the second expansion.)
 bin/%: $$(subst .c,.o,$$(addprefix $(B)/,$$(wildcard cmd/$$*/*.c))) $(B)/libpa.a bin/.mode
 	@mkdir -p bin
-	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(B)/libpa.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(B)/libpa.a $(LDLIBS)
 
 $(B)/unit/%: tests/unit/%.c $(B)/libpa.a $(HDRS)
 	@mkdir -p $(@D)
@@ -92,7 +95,7 @@ units: $(UNITS)
 # The in-process handlers on libpa (man/libpa.3), built as a user would:
 # <pa.h> and libpa.a, nothing of cmd/.
 examples/%: examples/%.c $(B)/libpa.a $(HDRS) bin/.mode
-	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) -o $@ $< $(B)/libpa.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) $(LDFLAGS) -o $@ $< $(B)/libpa.a $(LDLIBS)
 
 # pkg-config's description of the installed library.
 build/pa.pc: pa.pc.in FORCE
@@ -206,6 +209,26 @@ bench-inproc:
 	@$(MAKE) --no-print-directory SANITIZE= all build/opt/bench/load \
 	    build/opt/bench/sessstat build/opt/bench/inproc-accept
 	@bash bench/inproc.sh
+
+# The Debian packages (debian/), built from a copy of the tree in
+# build/deb/ so that dpkg-buildpackage's output stays inside build/.
+DEBVER	= $(shell dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null)
+
+deb:
+	@sh scripts/deps.sh deb
+	rm -rf build/deb
+	mkdir -p build/deb/pa-$(DEBVER)
+	tar -cf - --exclude=./.git --exclude=./build --exclude=./bin \
+	    --exclude=./examples/hello-http --exclude=./examples/echo . | \
+	    tar -C build/deb/pa-$(DEBVER) -xf -
+	cd build/deb/pa-$(DEBVER) && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning build/deb/pa_$(DEBVER)_*.changes
+
+# Build, install with dpkg -i, serve through /usr/bin, purge: tests/deb/.
+check-deb:
+	@sh scripts/deps.sh check
+	@$(MAKE) --no-print-directory deb
+	@PA_DEBDIR=$(CURDIR)/build/deb tests/run tests/deb/*.bats
 
 install: all build/pa.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7

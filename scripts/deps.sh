@@ -1,12 +1,12 @@
 #!/bin/sh
 # deps.sh WHAT: install the Debian packages that WHAT needs, if missing.
-# WHAT is build (compile), check (build + tests), lint, bench, or fuzz
-# (clang with libFuzzer).
+# WHAT is build (compile), check (build + tests), lint, bench, fuzz
+# (clang with libFuzzer), or deb (the Debian packages: make deb).
 # As root it runs apt-get; otherwise it says what to install and fails.
 set -eu
 
 build="gcc make pkg-config libbsd-dev libc6-dev"
-check="$build bats netcat-openbsd curl socat systemd util-linux iproute2 procps haproxy python3"
+check="$build bats netcat-openbsd curl socat systemd util-linux iproute2 procps haproxy python3 prometheus tmux"
 # The pages .Xr refers to must be installed for mandoc -Tlint to find them.
 lint="mandoc shellcheck manpages manpages-dev procps util-linux systemd netcat-openbsd"
 
@@ -16,7 +16,8 @@ check) want=$check ;;
 lint) want=$lint ;;
 bench) want="$check ucspi-tcp ipsvd xinetd strace nginx-light" ;;
 fuzz) want="$build clang libclang-rt-14-dev" ;;
-*) echo "usage: deps.sh build|check|lint|bench|fuzz" >&2; exit 100 ;;
+deb) want="$build dpkg-dev debhelper fakeroot lintian man-db" ;;
+*) echo "usage: deps.sh build|check|lint|bench|fuzz|deb" >&2; exit 100 ;;
 esac
 
 missing=
