@@ -14,6 +14,7 @@
  *   handler the wait/accept/serve protocol of a handler thread
  *   proxy   the PROXY protocol header before a connection's data
  *   ctl     the control protocol between pa-ctl and pa-spawn
+ *   http    the head of a scraper's HTTP request (pa-ctl -H)
  */
 #ifndef PA_H
 #define PA_H
@@ -684,5 +685,35 @@ int		 pa_ctl_stat_region(const struct pa_region *, struct pa_ctl_stat *);
  * (ENOSPC) if the buffer is too small.
  */
 int		 pa_ctl_stat_format(const struct pa_ctl_stat *, char *, size_t);
+
+/* ------------------------------------------------------------------ http */
+/*
+ * The head of an HTTP/1.0 or 1.1 request (pa-ctl -H answers one with the
+ * pool's figures): "METHOD /target HTTP/1.x", header lines, an empty
+ * line; LF or CRLF.  Control bytes other than tab anywhere are refused.
+ */
+enum pa_http_err {
+	PA_HTTP_OK = 0,
+	PA_HTTP_EMORE,		/* no empty line yet: read more */
+	PA_HTTP_EBAD,		/* malformed request line */
+	PA_HTTP_EVERSION,	/* HTTP, but not 1.0 or 1.1 */
+	PA_HTTP_EBINARY		/* control bytes */
+};
+
+enum pa_http_method {
+	PA_HTTP_GET,
+	PA_HTTP_HEAD,
+	PA_HTTP_OTHER
+};
+
+struct pa_http_req {
+	enum pa_http_method method;
+	const char	*path;		/* into the buffer: the target... */
+	size_t		 pathlen;	/* ...up to a '?' */
+	size_t		 headlen;	/* bytes up to and including the empty line */
+};
+
+enum pa_http_err pa_http_parse(const char *, size_t, struct pa_http_req *);
+const char	*pa_http_str(enum pa_http_err);
 
 #endif /* PA_H */

@@ -35,3 +35,7 @@ load helper
 @test "unit: libpa's connection API: attach errors, both addresses, PROXY headers, drops, leaving, threads alone, the slot's peer" {
 	run_unit t_worker
 }
+
+@test "unit: the head of a scraper's HTTP request: whole, cut at every byte, malformed, binary" {
+	run_unit t_http
+}

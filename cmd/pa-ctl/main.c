@@ -1,12 +1,16 @@
 /*
  * pa-ctl: talk to a running pa-spawn through its control socket.
  *
- *	pa-ctl [-h] [-j | -p] [-c path] [-w seconds] command [arg ...]
+ *	pa-ctl [-hHjp] [-c path] [-w seconds] command [arg ...]
  *
  * Sends the command as one line, reads the reply ("ok" or "error: WHY",
  * then the body) and shows it: as it comes, or for stat, top and list as
  * JSON (-j), for stat in the Prometheus text format (-p), for top as a
- * scoreboard, refreshed every -w seconds until interrupted.
+ * scoreboard with the last minute drawn, refreshed every -w seconds until
+ * interrupted.  With -H (stat only) it first reads one HTTP request on
+ * stdin and answers it on stdout, as a program run per connection by
+ * pa-handler, tcpserver or a systemd Accept=yes socket: GET /metrics gets
+ * the Prometheus text.
  *
  * Exits 0 when done, 1 when pa-spawn answered with an error, 100 on a
  * usage error, 111 when pa-spawn cannot be reached or does not answer.
@@ -18,8 +22,11 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,14 +41,20 @@
 #define BOARD_WIDTH	64		/* scoreboard characters a line */
 #define BUSY		"error: too many clients"
 #define BUSY_TRIES	30		/* 100 ms apart */
+#define TOP_COLS	79		/* top's lines fit an 80-column terminal */
+#define TREND_MAX	60		/* seconds of trend top draws */
+#define HTTP_HEAD_MAX	8192		/* the request head -H reads */
 
 static const char *ctlpath;
 static volatile sig_atomic_t stop;
+static int drawn;			/* top: sparklines (a terminal) */
+static int utf8;			/* top: in Unicode block characters */
+static int http_owed;			/* -H: no response sent yet */
 
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: pa-ctl [-h] [-j | -p] [-c path] [-w seconds] "
+	fprintf(stderr, "usage: pa-ctl [-hHjp] [-c path] [-w seconds] "
 	    "command [arg ...]\n");
 	exit(100);
 }
@@ -53,9 +66,10 @@ help(void)
 
 	if (pa_ctl_default_path(def, sizeof(def)) == -1)
 		strlcpy(def, "(too long)", sizeof(def));
-	printf("usage: pa-ctl [-h] [-j | -p] [-c path] [-w seconds] "
+	printf("usage: pa-ctl [-hHjp] [-c path] [-w seconds] "
 	    "command [arg ...]\n"
 	    "  -c path     control socket (default %s)\n"
+	    "  -H          stat: answer one HTTP request on stdin with -p\n"
 	    "  -h          this help\n"
 	    "  -j          stat, top, list: as JSON\n"
 	    "  -p          stat: in the Prometheus text format\n"
@@ -431,6 +445,153 @@ show_list_json(char *s)
 	puts("]");
 }
 
+/* top: the current line's column, for tput(). */
+static size_t tcol;
+
+/*
+ * Print a piece of a top line; a piece that would pass TOP_COLS starts a
+ * new line, indented (its leading blank dropped).
+ */
+static void __attribute__((format(printf, 1, 2)))
+tput(const char *fmt, ...)
+{
+	char w[256];
+	const char *p = w;
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(w, sizeof(w), fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		return;
+	if ((size_t)len >= sizeof(w))
+		len = (int)sizeof(w) - 1;
+	if (tcol > 0 && tcol + (size_t)len > TOP_COLS) {
+		fputs("\n  ", stdout);
+		tcol = 2;
+		if (*p == ' ') {
+			p++;
+			len--;
+		}
+	}
+	fputs(p, stdout);
+	tcol += (size_t)len;
+}
+
+static void
+tend(void)
+{
+	putchar('\n');
+	tcol = 0;
+}
+
+/* The numbers of a trend line, the last TREND_MAX of them; how many. */
+static size_t
+trend_parse(const char *s, unsigned long long *v)
+{
+	char *end;
+	size_t n = 0;
+
+	while (s != NULL && *s != '\0') {
+		while (*s == ' ')
+			s++;
+		if (!isdigit((unsigned char)*s))
+			break;
+		if (n == TREND_MAX) {
+			memmove(v, v + 1, (TREND_MAX - 1) * sizeof(*v));
+			n--;
+		}
+		errno = 0;
+		v[n] = strtoull(s, &end, 10);
+		if (errno != 0)
+			v[n] = ~0ull;
+		n++;
+		s = end;
+	}
+	return n;
+}
+
+/* A figure in at most 5 columns. */
+static const char *
+compact(unsigned long long v, char *buf, size_t len)
+{
+	if (v < 100000)
+		snprintf(buf, len, "%llu", v);
+	else if (v < 100000000)
+		snprintf(buf, len, "%lluk", v / 1000);
+	else if (v < 100000000000ull)
+		snprintf(buf, len, "%lluM", v / 1000000);
+	else
+		snprintf(buf, len, "huge");
+	return buf;
+}
+
+/*
+ * The last minute, one column a second, newest on the right: on a
+ * terminal a sparkline each (Unicode blocks in a UTF-8 locale, ASCII
+ * otherwise) scaled to its own maximum, which is printed beside it; else
+ * plain lines of now, mean and maximum.
+ */
+static void
+show_trend(const struct kv *kv, size_t n)
+{
+	static const char *const key[] = {
+		"trend_accepted", "trend_queue", "trend_busy"
+	};
+	static const char *const label[] = { "conn/s", "queue", "busy" };
+	static const char *const block[] = {
+		"\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586",
+		"\u2587", "\u2588"
+	};
+	static const char ascii[] = "_.-:=+*#";
+	unsigned long long v[TREND_MAX], max, sum;
+	char a[16], b[16];
+	size_t i, k, nv;
+	const char *t;
+	int any = 0;
+
+	for (k = 0; k < 3; k++) {
+		if ((t = kv_get(kv, n, key[k])) == NULL)
+			continue;
+		if (!any++ && drawn)
+			printf("%-7s%-60s %5s %5s\n", "",
+			    "the last minute, one column a second", "now", "max");
+		nv = trend_parse(t, v);
+		for (i = 0, max = 0, sum = 0; i < nv; i++) {
+			if (v[i] > max)
+				max = v[i];
+			sum += v[i];
+		}
+		if (!drawn) {
+			if (nv == 0)
+				printf("%-7s no samples yet\n", label[k]);
+			else
+				printf("%-7s now %llu, mean %.1f, max %llu over "
+				    "the last %zu s\n", label[k], v[nv - 1],
+				    (double)sum / (double)nv, max, nv);
+			continue;
+		}
+		printf("%-7s%*s", label[k], (int)(TREND_MAX - nv), "");
+		for (i = 0; i < nv; i++) {
+			/* 0 the lowest mark; any other value one of the rest. */
+			size_t lv = v[i] == 0 || max == 0 ? 0 :
+			    1 + (size_t)((double)v[i] * 6.0 / (double)max);
+
+			if (lv > 7)
+				lv = 7;
+			if (utf8)
+				fputs(block[lv], stdout);
+			else
+				putchar(ascii[lv]);
+		}
+		printf(" %5s %5s\n", nv > 0 ? compact(v[nv - 1], a, sizeof(a)) :
+		    "-", compact(max, b, sizeof(b)));
+	}
+	if (any)
+		putchar('\n');
+}
+
 static void
 show_top(const struct kv *kv, size_t n)
 {
@@ -444,37 +605,48 @@ show_top(const struct kv *kv, size_t n)
 	size_t i, bl, used;
 
 	addr = kv_get(kv, n, "address");
-	printf("pa-spawn %llu on %s, up %llud %02llu:%02llu:%02llu, "
-	    "generation %llu%s\n", kv_num(kv, n, "pid"),
-	    addr != NULL ? addr : "?", up / 86400, up / 3600 % 24,
-	    up / 60 % 60, up % 60, kv_num(kv, n, "generation"),
+	tput("pa-spawn %llu on %s,", kv_num(kv, n, "pid"),
+	    addr != NULL ? addr : "?");
+	tput(" up %llud %02llu:%02llu:%02llu,", up / 86400, up / 3600 % 24,
+	    up / 60 % 60, up % 60);
+	tput(" generation %llu%s", kv_num(kv, n, "generation"),
 	    kv_num(kv, n, "stopping") ? ", stopping" : "");
-	printf("handlers %llu (target %llu, retiring %llu, ceiling %llu); ",
+	tend();
+	tput("handlers %llu (target %llu, retiring %llu, ceiling %llu);",
 	    kv_num(kv, n, "handlers"), kv_num(kv, n, "target"),
 	    kv_num(kv, n, "retiring"), kv_num(kv, n, "ceiling"));
 	if (kv_num(kv, n, "max") > 0)
-		printf("autoscaling %llu..%llu, spare %llu:%llu\n",
+		tput(" autoscaling %llu..%llu, spare %llu:%llu",
 		    kv_num(kv, n, "min"), kv_num(kv, n, "max"),
 		    kv_num(kv, n, "spare_lo"), kv_num(kv, n, "spare_hi"));
 	else
-		printf("autoscaling off\n");
-	printf("threads: %llu idle, %llu busy, %llu starting, %llu draining,"
-	    " %llu waiting\n", kv_num(kv, n, "idle"), kv_num(kv, n, "busy"),
+		tput(" autoscaling off");
+	tend();
+	tput("threads: %llu idle, %llu busy,", kv_num(kv, n, "idle"),
+	    kv_num(kv, n, "busy"));
+	tput(" %llu starting, %llu draining, %llu waiting",
 	    kv_num(kv, n, "starting"), kv_num(kv, n, "draining"),
 	    kv_num(kv, n, "waiting"));
-	printf("accepted %llu, queue %llu (peak %llu), maxed %llu, "
-	    "max reached %llu\n", kv_num(kv, n, "accepted"),
-	    kv_num(kv, n, "queue"), kv_num(kv, n, "queue_peak"),
-	    kv_num(kv, n, "maxed"), kv_num(kv, n, "max_reached"));
-	printf("wake-ups %llu, futile %llu; spawned %llu, exited %llu\n",
-	    kv_num(kv, n, "wakeups"), kv_num(kv, n, "futile_wakeups"),
-	    kv_num(kv, n, "spawned"), kv_num(kv, n, "exited"));
-	printf("lost:");
+	tend();
+	tput("accepted %llu, queue %llu (peak %llu),",
+	    kv_num(kv, n, "accepted"), kv_num(kv, n, "queue"),
+	    kv_num(kv, n, "queue_peak"));
+	tput(" maxed %llu, max reached %llu", kv_num(kv, n, "maxed"),
+	    kv_num(kv, n, "max_reached"));
+	tend();
+	tput("wake-ups %llu, futile %llu;", kv_num(kv, n, "wakeups"),
+	    kv_num(kv, n, "futile_wakeups"));
+	tput(" spawned %llu, exited %llu", kv_num(kv, n, "spawned"),
+	    kv_num(kv, n, "exited"));
+	tend();
+	tput("lost:");
 	for (i = 0; i < sizeof(causes) / sizeof(causes[0]); i++) {
 		snprintf(key, sizeof(key), "lost_%s", causes[i]);
-		printf(" %s %llu", causes[i], kv_num(kv, n, key));
+		tput(" %s %llu", causes[i], kv_num(kv, n, key));
 	}
-	printf("\n\n");
+	tend();
+	putchar('\n');
+	show_trend(kv, n);
 	/* Up to the last line with a slot in use; the rest in a count. */
 	bl = board != NULL ? strlen(board) : 0;
 	for (used = bl; used > 0 && board[used - 1] == '.'; used--)
@@ -487,8 +659,122 @@ show_top(const struct kv *kv, size_t n)
 		printf("%.*s\n", BOARD_WIDTH, board + i);
 	if (used < bl)
 		printf("(%zu more empty slots)\n", bl - used);
-	printf("\nScoreboard Key: \"_\" idle, \"W\" busy, \"S\" starting, "
-	    "\"G\" draining, \"X\" gone, \".\" empty\n");
+	putchar('\n');
+	tput("Scoreboard Key: \"_\" idle, \"W\" busy, \"S\" starting,");
+	tput(" \"G\" draining, \"X\" gone, \".\" empty");
+	tend();
+}
+
+/*
+ * -H: the answer sent before the whole request was read, read what the
+ * client still sends (a second and 64 KiB at most) before closing: a
+ * close with unread data resets the connection, and the client might
+ * lose the answer.
+ */
+static void
+linger(void)
+{
+	struct timespec deadline;
+	struct pollfd p;
+	char junk[4096];
+	size_t total = 0;
+	ssize_t n;
+
+	(void)shutdown(STDOUT_FILENO, SHUT_WR);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += 1;
+	p.fd = STDIN_FILENO;
+	p.events = POLLIN;
+	while (total < 65536 && poll(&p, 1, remaining(&deadline)) == 1) {
+		if ((n = read(STDIN_FILENO, junk, sizeof(junk))) <= 0)
+			break;
+		total += (size_t)n;
+	}
+}
+
+/* -H: a short answer, then exit 0. */
+static void __attribute__((noreturn))
+http_answer(const char *status, const char *extra)
+{
+	http_owed = 0;
+	printf("HTTP/1.0 %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	    "%sConnection: close\r\n\r\n%s\n", status, extra, status);
+	if (fflush(stdout) == EOF)
+		err(111, "stdout");
+	linger();
+	exit(0);
+}
+
+/* -H: pa-spawn gave no figures (the reason is on stderr): say 503. */
+static void
+http_unavailable(void)
+{
+	static const char m[] = "HTTP/1.0 503 Service Unavailable\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Connection: close\r\n\r\n"
+	    "503 Service Unavailable: no figures from pa-spawn\n";
+	ssize_t r;
+
+	if (!http_owed)
+		return;
+	http_owed = 0;
+	r = write(STDOUT_FILENO, m, sizeof(m) - 1);
+	(void)r;
+}
+
+/*
+ * -H: read the request head from stdin (HTTP_HEAD_MAX bytes, TIMEOUT_MS
+ * at most) and answer anything but GET or HEAD of /metrics at once;
+ * returns 1 for HEAD (no body).  The client is a stranger: nothing it
+ * sends is logged.
+ */
+static int
+http_request(void)
+{
+	static char buf[HTTP_HEAD_MAX];
+	struct pa_http_req r;
+	struct timespec deadline;
+	struct pollfd p;
+	enum pa_http_err e;
+	size_t len = 0;
+	ssize_t n;
+	int pr;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += TIMEOUT_MS / 1000;
+	p.fd = STDIN_FILENO;
+	p.events = POLLIN;
+	while ((e = pa_http_parse(buf, len, &r)) == PA_HTTP_EMORE) {
+		if (len == sizeof(buf))
+			http_answer("431 Request Header Fields Too Large", "");
+		if ((pr = poll(&p, 1, remaining(&deadline))) == 0)
+			http_answer("408 Request Timeout", "");
+		if (pr == -1) {
+			if (errno == EINTR && !stop)
+				continue;
+			if (errno == EINTR)
+				exit(0);
+			err(111, "poll stdin");
+		}
+		if ((n = read(STDIN_FILENO, buf + len, sizeof(buf) - len)) > 0)
+			len += (size_t)n;
+		else if (n == 0)
+			exit(0);	/* the client left: nobody to answer */
+		else if (errno != EINTR && errno != EAGAIN)
+			err(111, "read stdin");
+	}
+	if (e == PA_HTTP_EVERSION)
+		http_answer("505 HTTP Version Not Supported", "");
+	if (e != PA_HTTP_OK)
+		http_answer("400 Bad Request", "");
+	if (r.method == PA_HTTP_OTHER)
+		http_answer("405 Method Not Allowed", "Allow: GET, HEAD\r\n");
+	if (r.pathlen != 8 || memcmp(r.path, "/metrics", 8) != 0)
+		http_answer("404 Not Found", "");
+	http_owed = 1;
+	if (atexit(http_unavailable) != 0)
+		err(111, "atexit");
+	return r.method == PA_HTTP_HEAD;
 }
 
 int
@@ -502,12 +788,16 @@ main(int argc, char *argv[])
 	char line[PA_CTL_LINE_MAX], def[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char *reply, *b;
 	size_t len, off, n;
-	int ch, i, jflag = 0, pflag = 0, wsecs = 0, tty, frames = 0;
+	int ch, i, hflag = 0, jflag = 0, pflag = 0, wsecs = 0, tty, frames = 0;
+	int headonly = 0;
 
-	while ((ch = getopt(argc, argv, "+c:hjpw:")) != -1) {
+	while ((ch = getopt(argc, argv, "+c:Hhjpw:")) != -1) {
 		switch (ch) {
 		case 'c':
 			ctlpath = optarg;
+			break;
+		case 'H':
+			hflag = 1;
 			break;
 		case 'h':
 			help();
@@ -546,6 +836,10 @@ main(int argc, char *argv[])
 		errx(100, "%s: %s", line, pa_ctl_str(e));
 	if (jflag && pflag)
 		errx(100, "-j and -p exclude each other");
+	if (hflag && jflag)
+		errx(100, "-H and -j exclude each other");
+	if (hflag && req.cmd != PA_CTL_STAT)
+		errx(100, "-H: only for stat");
 	if (jflag && req.cmd != PA_CTL_STAT && req.cmd != PA_CTL_TOP &&
 	    req.cmd != PA_CTL_LIST)
 		errx(100, "-j: only for stat, top and list");
@@ -566,6 +860,13 @@ main(int argc, char *argv[])
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	tty = isatty(STDOUT_FILENO);
+	if (req.cmd == PA_CTL_TOP && !jflag && tty) {
+		drawn = 1;
+		setlocale(LC_CTYPE, "");
+		utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+	}
+	if (hflag)
+		headonly = http_request();
 
 	do {
 		reply = exchange(line, &len);
@@ -582,7 +883,14 @@ main(int argc, char *argv[])
 		switch (req.cmd) {
 		case PA_CTL_STAT:
 			n = kv_split(b, kv, KV_MAX);
-			if (jflag)
+			if (hflag) {
+				http_owed = 0;
+				fputs("HTTP/1.0 200 OK\r\nContent-Type: text/plain;"
+				    " version=0.0.4; charset=utf-8\r\n"
+				    "Connection: close\r\n\r\n", stdout);
+				if (!headonly)
+					show_prom(kv, n);
+			} else if (jflag)
 				show_json(kv, n);
 			else if (pflag)
 				show_prom(kv, n);

@@ -13,6 +13,11 @@
  * line and a deadline: a client that says nothing, or too much, gets an
  * error reply and is closed.  Past CTL_CLIENTS clients at once, a new
  * one is told so and closed at once.
+ *
+ * While the socket is open, a second timer samples the pool once a
+ * second (accepted total, accept queue, busy threads) into a ring of the
+ * last CTL_TREND seconds, which "top" returns: so pa-ctl top shows the
+ * last minute from its first frame.
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -39,8 +44,10 @@
 #define CTL_PAUSE_NS	100000000ull	/* accept paused after EMFILE */
 #define CTL_REPLY_MAX	(4u << 20)	/* the largest reply */
 #define CTL_ROUND	64		/* events handled per call */
+#define CTL_TREND	60		/* seconds of samples top returns */
 
-enum { K_LISTENER, K_TIMER, K_CLIENT };	/* epoll data: K_CLIENT + index */
+/* epoll data: K_CLIENT + index for a client */
+enum { K_LISTENER, K_TIMER, K_SAMPLE, K_CLIENT };
 
 enum cstate {
 	C_FREE = 0,
@@ -74,7 +81,12 @@ static struct {
 	unsigned	 nclients;
 	struct client	 cl[CTL_CLIENTS];
 	struct pa_ctl_counts gone;	/* counters of handlers reaped */
-} C = { .lfd = -1, .epfd = -1, .tfd = -1 };
+	int		 sfd;		/* the sampling timer, 1 s */
+	struct {
+		uint64_t accepted, queue, busy;
+	}		 trend[CTL_TREND + 1];	/* a ring, oldest at th - tn */
+	unsigned	 th, tn;		/* next entry, entries held */
+} C = { .lfd = -1, .epfd = -1, .tfd = -1, .sfd = -1 };
 
 static void	 ctl_event(struct ev *, uint32_t);
 
@@ -206,6 +218,7 @@ carry_in(void)
 int
 ctl_open(const char *path)
 {
+	struct itimerspec it;
 	struct stat st;
 	int e;
 
@@ -230,8 +243,17 @@ ctl_open(const char *path)
 	if ((C.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
 	    TFD_CLOEXEC)) == -1)
 		goto fail_unlink;
+	if ((C.sfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+	    TFD_CLOEXEC)) == -1)
+		goto fail_unlink;
+	memset(&it, 0, sizeof(it));
+	it.it_value.tv_sec = it.it_interval.tv_sec = 1;
+	if (timerfd_settime(C.sfd, 0, &it, NULL) == -1)
+		goto fail_unlink;
+	C.th = C.tn = 0;
 	if (epoll_add(C.lfd, EPOLLIN, K_LISTENER) == -1 ||
-	    epoll_add(C.tfd, EPOLLIN, K_TIMER) == -1)
+	    epoll_add(C.tfd, EPOLLIN, K_TIMER) == -1 ||
+	    epoll_add(C.sfd, EPOLLIN, K_SAMPLE) == -1)
 		goto fail_unlink;
 	if (ev_add(&C.ev, C.epfd, ctl_event, NULL, 0) == -1)
 		goto fail_unlink;
@@ -242,10 +264,12 @@ fail_unlink:
 	unlink(C.path);
 	if (C.tfd != -1)
 		close(C.tfd);
+	if (C.sfd != -1)
+		close(C.sfd);
 	if (C.epfd != -1)
 		close(C.epfd);
 	close(C.lfd);
-	C.lfd = C.epfd = C.tfd = -1;
+	C.lfd = C.epfd = C.tfd = C.sfd = -1;
 	errno = e;
 	return -1;
 }
@@ -280,8 +304,9 @@ ctl_close(void)
 	ev_del(&C.ev);
 	close(C.lfd);
 	close(C.tfd);
+	close(C.sfd);
 	close(C.epfd);
-	C.lfd = C.epfd = C.tfd = -1;
+	C.lfd = C.epfd = C.tfd = C.sfd = -1;
 	C.ticking = 0;
 	C.paused_until = 0;
 	/* Remove the path only if it is still ours (a fork's exit is not). */
@@ -484,6 +509,8 @@ stat_fill(struct pa_ctl_stat *st)
 	return 0;
 }
 
+static void	 trend_put(struct client *);
+
 static void
 cmd_stat(struct client *c, int scoreboard)
 {
@@ -505,6 +532,61 @@ cmd_stat(struct client *c, int scoreboard)
 		put(c, "%c", pa_slot_char(PA_LOAD(&S.r.slots[i].state) >
 		    PA_SLOT_GONE ? PA_SLOT_GONE : PA_LOAD(&S.r.slots[i].state)));
 	put(c, "\n");
+	trend_put(c);
+}
+
+/*
+ * The samples of the last CTL_TREND seconds, oldest first, one number a
+ * second on each line: connections accepted in that second, the accept
+ * queue and the busy threads at its end.
+ */
+static void
+trend_put(struct client *c)
+{
+	static const char *const name[] = {
+		"trend_accepted", "trend_queue", "trend_busy"
+	};
+	unsigned k, j, cur, prev;
+	uint64_t v;
+
+	for (k = 0; k < 3; k++) {
+		put(c, "%s:", name[k]);
+		for (j = 1; j < C.tn; j++) {
+			cur = (C.th + CTL_TREND + 1 - C.tn + j) % (CTL_TREND + 1);
+			prev = (cur + CTL_TREND) % (CTL_TREND + 1);
+			if (k == 0)
+				v = C.trend[cur].accepted > C.trend[prev].accepted ?
+				    C.trend[cur].accepted - C.trend[prev].accepted : 0;
+			else if (k == 1)
+				v = C.trend[cur].queue;
+			else
+				v = C.trend[cur].busy;
+			put(c, " %llu", (unsigned long long)v);
+		}
+		put(c, "\n");
+	}
+}
+
+/* One sample into the ring (the sampling timer fired). */
+static void
+sample(void)
+{
+	struct pa_ctl_stat st;
+	uint64_t junk;
+	long q;
+
+	if (read(C.sfd, &junk, sizeof(junk)) == -1 && errno != EAGAIN)
+		warn_limited("timer");
+	if (stat_fill(&st) == -1)
+		return;
+	/* The queue now, not as the last event left it. */
+	q = S.lfd >= 0 ? pa_queue_len(S.lfd, S.domain) : -1;
+	C.trend[C.th].accepted = st.c.accepted;
+	C.trend[C.th].queue = q >= 0 ? (uint64_t)q : st.queue;
+	C.trend[C.th].busy = st.busy;
+	C.th = (C.th + 1) % (CTL_TREND + 1);
+	if (C.tn < CTL_TREND + 1)
+		C.tn++;
 }
 
 static void
@@ -864,6 +946,10 @@ ctl_event(struct ev *ev, uint32_t events)
 		}
 		if (k == K_TIMER) {
 			tick();
+			continue;
+		}
+		if (k == K_SAMPLE) {
+			sample();
 			continue;
 		}
 		if (k - K_CLIENT >= CTL_CLIENTS)
