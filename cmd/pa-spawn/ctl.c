@@ -89,6 +89,8 @@ static struct {
 } C = { .lfd = -1, .epfd = -1, .tfd = -1, .sfd = -1 };
 
 static void	 ctl_event(struct ev *, uint32_t);
+static void	 trend_put(struct client *);
+static void	 sample_take(void);
 
 /* NULL if the default path would be too long for a socket. */
 const char *
@@ -258,6 +260,7 @@ ctl_open(const char *path)
 	if (ev_add(&C.ev, C.epfd, ctl_event, NULL, 0) == -1)
 		goto fail_unlink;
 	C.open = 1;
+	sample_take();
 	return 0;
 fail_unlink:
 	e = errno;
@@ -509,7 +512,6 @@ stat_fill(struct pa_ctl_stat *st)
 	return 0;
 }
 
-static void	 trend_put(struct client *);
 
 static void
 cmd_stat(struct client *c, int scoreboard)
@@ -550,7 +552,7 @@ trend_put(struct client *c)
 	uint64_t v;
 
 	for (k = 0; k < 3; k++) {
-		put(c, "%s:", name[k]);
+		put(c, "%s: ", name[k]);
 		for (j = 1; j < C.tn; j++) {
 			cur = (C.th + CTL_TREND + 1 - C.tn + j) % (CTL_TREND + 1);
 			prev = (cur + CTL_TREND) % (CTL_TREND + 1);
@@ -561,23 +563,20 @@ trend_put(struct client *c)
 				v = C.trend[cur].queue;
 			else
 				v = C.trend[cur].busy;
-			put(c, " %llu", (unsigned long long)v);
+			put(c, "%s%llu", j > 1 ? " " : "", (unsigned long long)v);
 		}
 		put(c, "\n");
 	}
 }
 
-/* One sample into the ring (the sampling timer fired). */
+/* One sample into the ring: when the socket opens, then once a second. */
 static void
-sample(void)
+sample_take(void)
 {
 	struct pa_ctl_stat st;
-	uint64_t junk;
 	long q;
 
-	if (read(C.sfd, &junk, sizeof(junk)) == -1 && errno != EAGAIN)
-		warn_limited("timer");
-	if (stat_fill(&st) == -1)
+	if (S.r.hdr == NULL || stat_fill(&st) == -1)
 		return;
 	/* The queue now, not as the last event left it. */
 	q = S.lfd >= 0 ? pa_queue_len(S.lfd, S.domain) : -1;
@@ -587,6 +586,17 @@ sample(void)
 	C.th = (C.th + 1) % (CTL_TREND + 1);
 	if (C.tn < CTL_TREND + 1)
 		C.tn++;
+}
+
+/* The sampling timer fired. */
+static void
+sample(void)
+{
+	uint64_t junk;
+
+	if (read(C.sfd, &junk, sizeof(junk)) == -1 && errno != EAGAIN)
+		warn_limited("timer");
+	sample_take();
 }
 
 static void
