@@ -166,6 +166,9 @@ rules = [r for x in g for r in x["rules"]]
 assert sorted(r["name"] for r in rules) == ["PaDown", "PaHandlersMissing", "PaPoolTooSmall", "PaQueueGrowing"], rules
 assert all(r["health"] == "ok" for r in rules), rules
 ' "$output"
+	# The pool gone, the scrape gets 503: Prometheus marks the target down.
+	stop_pid "$POOL"
+	wait_for 10 prom_has 'up{job="pa"}' 0
 }
 
 @test "the alerting rules of contrib/ pass promtool check rules and fire as their unit tests say" {
