@@ -1,8 +1,9 @@
 /*
  * Fuzz what pa-ctl does with a reply from the control socket: the
- * "key: value" split and the text, JSON, Prometheus, scoreboard and list
- * views, from cmd/pa-ctl/main.c itself (its main renamed).  A reply comes
- * from a socket that another program may hold, so it is hostile input.
+ * "key: value" split and the text, JSON, Prometheus, scoreboard (with
+ * the trend rows, drawn and plain) and list views, from cmd/pa-ctl/main.c
+ * itself (its main renamed).  A reply comes from a socket that another
+ * program may hold, so it is hostile input.
  * The views write to /dev/null.
  */
 #include <stdint.h>
@@ -39,6 +40,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	show_json(kv, n);
 	show_prom(kv, n);
+	/* Both ways top is drawn: sparklines (UTF-8 or ASCII) and plain. */
+	drawn = size % 2;
+	utf8 = size % 3 == 0;
 	show_top(kv, n);
 	show_list_json(b);
 	free(a);
