@@ -50,7 +50,8 @@ UNITS	= $(UNITSRC:tests/unit/%.c=$(B)/unit/%)
 HDRS	= $(wildcard lib/*.h) $(wildcard cmd/*/*.h) tests/unit/t.h
 MANS	= $(sort $(wildcard man/*.[1-9]))
 SCRIPTS	= $(sort .ci/run $(wildcard scripts/*.sh) tests/run tests/helper.bash tests/ctlpool.bash \
-	  $(wildcard tests/*.bats) $(wildcard tests/bin/*.sh) $(wildcard bench/*.sh) \
+	  $(wildcard tests/*.bats) $(wildcard tests/deb/*.bats) \
+	  $(wildcard tests/bin/*.sh) $(wildcard bench/*.sh) \
 	  $(wildcard tests/*.sh) $(wildcard fuzz/*.sh))
 
 .PHONY: all units check lint run install uninstall clean deps FORCE deb check-deb \

@@ -27,6 +27,7 @@ metrics_service() {
 	MPORT=$(wait_port "$1")
 }
 
+# shellcheck disable=SC2153 # PORT is set by pool (ctlpool.bash)
 served() {
 	[ "$(tcp_get 127.0.0.1 "$PORT")" = served ]
 }
@@ -70,6 +71,7 @@ served() {
 	run -0 http_to "$MPORT" "GET /$(head -c 9000 /dev/zero | tr '\0' a) HTTP/1.1"
 	[ "${lines[0]}" = $'HTTP/1.0 431 Request Header Fields Too Large\r' ]
 	# A client that says nothing is answered within pa-ctl's 5 s.
+	# shellcheck disable=SC2016 # expanded by the inner shell
 	run -0 timeout 8 bash -c 'exec 5<>"/dev/tcp/127.0.0.1/$1"; cat <&5' _ "$MPORT"
 	[ "${lines[0]}" = $'HTTP/1.0 408 Request Timeout\r' ]
 	# Nothing a client sent went to the log.
@@ -148,7 +150,7 @@ prom_has() {
 	wait_for 20 prom_has 'up{job="pa"}' 1
 	wait_for 10 prom_has 'pa_accepted_total{job="pa"}' 0
 	local i
-	for i in $(seq 25); do
+	for ((i = 0; i < 25; i++)); do
 		served
 	done
 	# Within a scrape interval or two, Prometheus has what pa-ctl says.

@@ -133,7 +133,7 @@ teardown() {
 	load_stop
 	screen
 	fits
-	! LC_ALL=C grep -q $'[\x80-\xff]' "$T/screen"
+	run ! env LC_ALL=C grep -q $'[\x80-\xff]' "$T/screen"
 	grep -q '^       the last minute' "$T/screen"
 }
 
@@ -147,7 +147,9 @@ teardown() {
 	run -0 pa-ctl -c "$CTL" top
 	echo "$output"
 	[[ "$output" != *$'\e'* ]]
-	! LC_ALL=C grep -q $'[\x80-\xff]' <<<"$output"
+	local out=$output
+	run ! env LC_ALL=C grep -q $'[\x80-\xff]' <<<"$out"
+	output=$out
 	line=$(grep '^conn/s ' <<<"$output")
 	[[ "$line" =~ ^conn/s\ \ now\ 0,\ mean\ [0-9]+\.[0-9],\ max\ ([0-9]+)\ over\ the\ last\ ([0-9]+)\ s$ ]]
 	[ "${BASH_REMATCH[1]}" -ge 1 ]

@@ -5,7 +5,7 @@
 # man, build a handler against the installed library, then dpkg --purge
 # and check that nothing the packages installed is left.
 
-# shellcheck disable=SC2154 # run sets output and status
+# shellcheck disable=SC2154,SC2016,SC2030,SC2031 # run sets output and status; inner shells expand; teardown runs in the test's process
 bats_require_minimum_version 1.5.0
 load ../helper
 
@@ -42,6 +42,13 @@ shared_dir() {
 	dpkg -L pa libpa-dev | sort -u >"$T/files"
 	grep -qx /usr/bin/pa-spawn "$T/files"
 	grep -qx /usr/include/pa.h "$T/files"
+	# The examples: the units name the installed programs.
+	for f in pa@.socket pa@.service pa.env haproxy.cfg pa-alerts.yml; do
+		[ -f "/usr/share/doc/pa/examples/$f" ]
+	done
+	grep -q '^ExecStart=/usr/bin/pa-spawn .* /usr/bin/pa-handler ' \
+	    /usr/share/doc/pa/examples/pa@.service
+	run ! grep -q /usr/local /usr/share/doc/pa/examples/pa@.service
 
 	# A connection served by the installed chain, found by absolute path.
 	pa_start S /usr/bin/pa-listen -1 127.0.0.1:0 /usr/bin/pa-spawn \
@@ -73,8 +80,8 @@ shared_dir() {
 
 	run -0 timeout 120 dpkg --purge pa libpa-dev
 	PA_PURGE=
-	! installed pa
-	! installed libpa-dev
+	run ! installed pa
+	run ! installed libpa-dev
 	left=
 	while read -r f; do
 		[ "$f" != /. ] || continue
