@@ -159,13 +159,16 @@ teardown() {
 	while IFS= read -r l; do
 		[ "${#l}" -le 80 ] || { echo "too wide: $l"; false; }
 	done <<<"$output"
-	# -j keeps the samples as one string each.
+	# -j gives the samples as arrays of numbers, of one length.
 	run -0 pa-ctl -c "$CTL" -j top
 	python3 -c '
 import json, sys
 d = json.loads(sys.argv[1])
-v = [int(x) for x in d["trend_accepted"].split()]
+v = d["trend_accepted"]
+assert all(isinstance(x, int) for x in v), v
 assert 1 <= len(v) <= 60 and max(v) >= 1, v
+assert len(d["trend_queue"]) == len(v) == len(d["trend_busy"]), d
+assert max(d["trend_busy"]) >= 1, d
 ' "$output"
 }
 

@@ -313,6 +313,23 @@ json_string(const char *s)
 	putchar('"');
 }
 
+/* A trend line of top, digits and blanks, as a JSON array of numbers. */
+static void
+json_numbers(const char *v)
+{
+	size_t len;
+	int first = 1;
+
+	putchar('[');
+	while (*(v += strspn(v, " ")) != '\0') {
+		len = strspn(v, "0123456789");
+		printf("%s%.*s", first ? "" : ", ", (int)len, v);
+		first = 0;
+		v += len;
+	}
+	putchar(']');
+}
+
 static void
 json_value(const char *k, const char *v)
 {
@@ -320,6 +337,9 @@ json_value(const char *k, const char *v)
 
 	if ((key == NULL || key->kind != PA_CTL_TEXT) && numeric(v))
 		fputs(v, stdout);
+	else if (strncmp(k, "trend_", 6) == 0 && v[strspn(v, "0123456789 ")] ==
+	    '\0')
+		json_numbers(v);
 	else
 		json_string(v);
 }
