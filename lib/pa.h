@@ -8,7 +8,8 @@
  *   addr    parse an address operand, open a listening socket
  *   sd      receive a listening socket (LISTEN_FDS, or fd 0)
  *   region  the shared region between pa-spawn and its handlers
- *   futex   the notification word
+ *   futex   the futex calls on the notification word
+ *   notify  the notification: both halves, the only writer of its words
  *   queue   how many connections wait in a listener's accept queue
  *   ucspi   the environment PROG receives
  *   handler the wait/accept/serve protocol of a handler thread
@@ -261,11 +262,6 @@ uint64_t	 pa_now_ns(void);	/* CLOCK_MONOTONIC */
 #define PA_ADD(p, v)	__atomic_add_fetch((p), (v), __ATOMIC_ACQ_REL)
 #define PA_SUB(p, v)	__atomic_sub_fetch((p), (v), __ATOMIC_ACQ_REL)
 #define PA_INC(p)	__atomic_add_fetch((p), 1, __ATOMIC_RELAXED)
-/*
- * Take one from a shared count that may already be 0: one a killed
- * handler left short, or one pa-spawn has reset.
- */
-void		 pa_dec_floor(uint32_t *);
 
 /* ---------------------------------------------------------------- futex */
 
@@ -277,6 +273,98 @@ int		 pa_futex_wake(uint32_t *, int);
  * or EINTR.
  */
 int		 pa_futex_wait(uint32_t *, uint32_t, int);
+
+/*
+ * FUTEX_WAIT_BITSET (shared) while *word == expect, until the absolute
+ * CLOCK_MONOTONIC deadline (NULL: none), woken by a FUTEX_WAKE or a
+ * FUTEX_WAKE_BITSET that matches bit.  As pa_futex_wait().
+ */
+struct timespec;
+int		 pa_futex_wait_bitset(uint32_t *, uint32_t,
+	    const struct timespec *, uint32_t bit);
+/* FUTEX_WAKE_BITSET (shared): up to n waiters whose bitset has bit. */
+int		 pa_futex_wake_bitset(uint32_t *, int, uint32_t bit);
+
+/* --------------------------------------------------------------- notify */
+
+/*
+ * The notification (lib/pa_notify.c, pa(7)): the only code that writes
+ * the header's gen, waiting, pending, deaf, idle and draining and the
+ * slots' asleep flags.  Its invariants are written at the top of
+ * lib/pa_notify.c; tests/model/notify.pml is its Promela model.
+ *
+ * A handler thread:
+ *	g = pa_notify_gen(h);			before accept, always
+ *	if (!woken && pa_notify_defer(h))	leave the queue to others
+ *		pa_notify_wait(...g...)
+ *	else accept; on EAGAIN pa_notify_wait(...g...)
+ */
+uint32_t	 pa_notify_gen(struct pa_region_hdr *);
+/* 1: a thread awake without a wake-up leaves the queue to others. */
+int		 pa_notify_defer(struct pa_region_hdr *);
+/*
+ * Sleep on generation g for at most ms, waking on FUTEX_WAKE or a
+ * bitset wake-up of bit; readyfd (-1: none) is where the first sleeper
+ * of a deaf period writes PA_READY_LISTEN.  0 when woken, -1 with errno
+ * (EAGAIN: the word had moved, ETIMEDOUT, EINTR).
+ */
+int		 pa_notify_wait(struct pa_region_hdr *, struct pa_slot *,
+	    uint32_t g, uint32_t bit, int ms, int readyfd);
+/* A thread goes idle (up 1) or leaves idle (up 0): the idle count. */
+void		 pa_notify_idle(struct pa_region_hdr *, int up);
+/* End the waits of this process's threads (bit): pa_pool_stop(). */
+void		 pa_notify_stop(struct pa_region_hdr *, uint32_t bit);
+/* 1 while the pool drains. */
+int		 pa_notify_draining(const struct pa_region_hdr *);
+
+/* The notifier's side (pa-spawn): one per region. */
+struct pa_notifier {
+	struct pa_region_hdr	*h;
+	int			 deaf;		/* not watching the listener */
+	int			 draining;
+	uint64_t		 woke_ns;	/* the last wake-up */
+	long			(*queue)(void *);	/* queued, or -1 */
+	int			(*watch)(void *, int);	/* watch (1) or stop
+							   watching (0) the
+							   listener: 0 or -1 */
+	void			*arg;
+};
+
+void		 pa_notify_init(struct pa_notifier *, struct pa_region_hdr *,
+	    long (*queue)(void *), int (*watch)(void *, int), void *arg);
+/*
+ * A listener event (event 1), or a reason to count again (0: a handler
+ * ended, the listener is watched again): bump the generation, read the
+ * queue, wake min(queued, sleepers) threads less those already on their
+ * way, or stop watching (watch(arg, 0)) when no thread is left to wake.
+ * 0, or -1 when the queue length was unknown (errno set; every idle
+ * thread was woken).
+ */
+int		 pa_notify_event(struct pa_notifier *, int event);
+/* 1 while the notifier does not watch the listener. */
+int		 pa_notify_deaf(const struct pa_notifier *);
+/* 1 if the notifier, deaf, should watch the listener again now. */
+int		 pa_notify_want_hear(struct pa_notifier *);
+/* The caller watches the listener again (then pa_notify_event(n, 0)). */
+void		 pa_notify_hear(struct pa_notifier *);
+/* Drop a count of woken threads left over (a second after the last). */
+void		 pa_notify_expire(struct pa_notifier *);
+/* The pool drains: no thread defers, every thread is woken. */
+void		 pa_notify_drain(struct pa_notifier *);
+/* A handler process was reaped: forget the threads on their way. */
+void		 pa_notify_lost(struct pa_region_hdr *);
+/* Slot s (in state) is freed: take it out of idle and waiting. */
+void		 pa_notify_slot_gone(struct pa_region_hdr *, struct pa_slot *,
+	    uint32_t state);
+/*
+ * After the header was rebuilt (a scribbled region): recount idle and
+ * waiting from the first nslots slots, zero pending and deaf (the
+ * notifier then watches the listener again: pa_notify_want_hear()), put
+ * back draining, and wake every sleeper so that none sleeps through what
+ * happened.  Call it with the handlers' slots already checked.
+ */
+void		 pa_notify_heal(struct pa_notifier *, struct pa_region *,
+	    uint32_t nslots);
 
 /* ---------------------------------------------------------------- queue */
 

@@ -1,5 +1,5 @@
 /*
- * The notification word.  The region is MAP_SHARED between processes, so
+ * The futex calls on the notification word, and only here.  The region is MAP_SHARED between processes, so
  * only the shared futex operations work: the _PRIVATE ones would key the
  * wait on this process's mm and lose every cross-process wake-up.
  */
@@ -37,4 +37,25 @@ pa_futex_wait(uint32_t *word, uint32_t expect, int timeout_ms)
 	if (syscall(SYS_futex, word, FUTEX_WAIT, expect, tsp, NULL, 0) == -1)
 		return -1;
 	return 0;
+}
+
+int
+pa_futex_wait_bitset(uint32_t *word, uint32_t expect,
+    const struct timespec *deadline, uint32_t bit)
+{
+	if (syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expect, deadline,
+	    NULL, bit) == -1)
+		return -1;
+	return 0;
+}
+
+int
+pa_futex_wake_bitset(uint32_t *word, int n, uint32_t bit)
+{
+	long r;
+
+	if (n <= 0)
+		return 0;
+	r = syscall(SYS_futex, word, FUTEX_WAKE_BITSET, n, NULL, NULL, bit);
+	return r < 0 ? -1 : (int)r;
 }

@@ -7,8 +7,6 @@
  */
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <linux/futex.h>
 #include <netinet/in.h>
 
 #include <errno.h>
@@ -417,11 +415,8 @@ pa_pool_stop(struct pa_pool *p, enum pa_exit_why why)
 	if (write(p->efd, &one, sizeof(one)) == -1) {
 		/* The counter is already non-zero: readable anyway. */
 	}
-	if (!p->standalone) {
-		__atomic_add_fetch(&p->r.hdr->gen, 1, __ATOMIC_SEQ_CST);
-		syscall(SYS_futex, &p->r.hdr->gen, FUTEX_WAKE_BITSET, INT_MAX,
-		    NULL, NULL, p->bit);
-	}
+	if (!p->standalone)
+		pa_notify_stop(p->r.hdr, p->bit);
 	errno = e;
 }
 
@@ -483,12 +478,8 @@ set_idle(struct pa_worker *w, int idle)
 	if (idle == w->idle)
 		return;
 	w->idle = idle;
-	if (!w->p->standalone) {
-		if (idle)
-			PA_ADD(&w->p->r.hdr->idle, 1);
-		else
-			PA_SUB(&w->p->r.hdr->idle, 1);
-	}
+	if (!w->p->standalone)
+		pa_notify_idle(w->p->r.hdr, idle);
 }
 
 /*
@@ -512,27 +503,6 @@ first_idle(struct pa_worker *w)
 			n = write(p->readyfd, &idx, sizeof(idx));
 		while (n == -1 && errno == EINTR);
 	}
-}
-
-/*
- * pa-spawn stopped watching the listener while no thread slept (every
- * one accepts until the queue is empty before it sleeps): the first to
- * sleep has it watch again.  The pipe is non-blocking; a full pipe means
- * pa-spawn has reading to do anyway.
- */
-static void
-listen_again(struct pa_pool *p)
-{
-	uint32_t one = 1, msg = PA_READY_LISTEN;
-	ssize_t n;
-
-	if (__atomic_load_n(&p->r.hdr->deaf, __ATOMIC_SEQ_CST) != 1 ||
-	    !__atomic_compare_exchange_n(&p->r.hdr->deaf, &one, 0, 0,
-	    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST) || p->readyfd == -1)
-		return;
-	do
-		n = write(p->readyfd, &msg, sizeof(msg));
-	while (n == -1 && errno == EINTR);
 }
 
 /* Should this thread stop taking connections?  Records why. */
@@ -578,8 +548,7 @@ wait_for_work(struct pa_worker *w, uint32_t g)
 {
 	struct pa_pool *p = w->p;
 	struct pollfd pfd[2];
-	struct timespec ts;
-	long r;
+	int r;
 
 	if (p->standalone) {
 		pfd[0].fd = p->lfd;
@@ -592,20 +561,7 @@ wait_for_work(struct pa_worker *w, uint32_t g)
 		}
 		return;
 	}
-	/* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += WAIT_MS / 1000;
-	PA_STORE(&w->s->asleep, 1);
-	/* Sequentially consistent: pa-spawn sets deaf, then reads waiting. */
-	__atomic_add_fetch(&p->r.hdr->waiting, 1, __ATOMIC_SEQ_CST);
-	listen_again(p);
-	r = syscall(SYS_futex, &p->r.hdr->gen, FUTEX_WAIT_BITSET, g, &ts,
-	    NULL, p->bit);
-	/* Woken: no longer pending, then no longer asleep (pa-spawn's sum). */
-	if (r == 0)
-		pa_dec_floor(&p->r.hdr->pending);
-	PA_SUB(&p->r.hdr->waiting, 1);
-	PA_STORE(&w->s->asleep, 0);
+	r = pa_notify_wait(p->r.hdr, w->s, g, p->bit, WAIT_MS, p->readyfd);
 	if (r == 0) {
 		w->s->wakeups++;
 		w->woke = 1;
@@ -655,7 +611,7 @@ pa_worker_next(struct pa_worker *w, int *fd, struct sockaddr *peer,
 		 * FUTEX_WAIT below returns at once instead of sleeping.
 		 */
 		if (!p->standalone)
-			g = __atomic_load_n(&p->r.hdr->gen, __ATOMIC_SEQ_CST);
+			g = pa_notify_gen(p->r.hdr);
 		else if (!p->nonblock && !w->woke) {
 			wait_for_work(w, 0);
 			continue;
@@ -672,9 +628,7 @@ pa_worker_next(struct pa_worker *w, int *fd, struct sockaddr *peer,
 		 * bounded wait.
 		 */
 		if (!p->standalone && !w->woke && !w->nodefer &&
-		    (__atomic_load_n(&p->r.hdr->pending, __ATOMIC_SEQ_CST) > 0 ||
-		    __atomic_load_n(&p->r.hdr->waiting, __ATOMIC_SEQ_CST) > 0) &&
-		    !PA_LOAD(&p->r.hdr->draining)) {
+		    pa_notify_defer(p->r.hdr)) {
 			wait_for_work(w, g);
 			continue;
 		}
@@ -695,7 +649,7 @@ pa_worker_next(struct pa_worker *w, int *fd, struct sockaddr *peer,
 		w->s->acc_err[ae]++;
 		switch (ae) {
 		case PA_AE_EAGAIN:
-			if (!p->standalone && PA_LOAD(&p->r.hdr->draining)) {
+			if (!p->standalone && pa_notify_draining(p->r.hdr)) {
 				/* The drain wakes everyone: not futile. */
 				setwhy(p, PA_WHY_DRAIN);
 				return leave(w);

@@ -239,16 +239,6 @@ pa_slot_get_peer(const struct pa_slot *s, char *buf, size_t len)
 }
 
 void
-pa_dec_floor(uint32_t *c)
-{
-	uint32_t v = PA_LOAD(c);
-
-	while (v > 0 && !__atomic_compare_exchange_n(c, &v, v - 1, 0,
-	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		;
-}
-
-void
 pa_slot_release_proc(struct pa_region *r, uint32_t proc)
 {
 	uint32_t i, n = slots_mapped(r), st;
@@ -256,13 +246,7 @@ pa_slot_release_proc(struct pa_region *r, uint32_t proc)
 	for (i = 0; i < n; i++) {
 		st = PA_LOAD(&r->slots[i].state);
 		if (st != PA_SLOT_EMPTY && r->slots[i].proc == proc) {
-			if (st == PA_SLOT_IDLE)
-				PA_SUB(&r->hdr->idle, 1);
-			/* Killed asleep: it no longer waits. */
-			if (PA_LOAD(&r->slots[i].asleep)) {
-				PA_STORE(&r->slots[i].asleep, 0);
-				pa_dec_floor(&r->hdr->waiting);
-			}
+			pa_notify_slot_gone(r->hdr, &r->slots[i], st);
 			r->slots[i].peer[0] = '\0';
 			PA_STORE(&r->slots[i].state, PA_SLOT_EMPTY);
 		}

@@ -47,9 +47,6 @@ static int	 epfd = -1, sigfd = -1, tfd = -1;
 static struct ev ev_listen, ev_sig, ev_ready, ev_timer;
 static struct epoll_event evs[NEV];
 static int	 ncur, icur;		/* the batch being dispatched */
-static int	 deaf;			/* the listener is out of epoll */
-static uint64_t	 woke_ns;		/* when we last woke a thread */
-#define PENDING_NS	1000000000ull	/* a woken thread runs well within */
 #define DEAF_MS		50		/* safety net while deaf */
 static int	 rearm = 1;
 static uint64_t	 next_scale_ns;
@@ -146,153 +143,48 @@ ev_del(struct ev *ev)
 	return epoll_ctl(epfd, EPOLL_CTL_DEL, ev->fd, NULL);
 }
 
-/*
- * A woken thread runs within far less than a second.  A count of woken
- * threads still up a second after the last wake-up is left over: from a
- * thread killed between its wake-up and its run, or from handlers of an
- * older pa that do not count themselves off.
- */
-static void
-pending_expire(void)
+/* The notifier's view of the listener (pa_notify_init()). */
+static long
+queue_len(void *arg)
 {
-	struct pa_region_hdr *h = S.r.hdr;
-
-	if (PA_LOAD(&h->pending) != 0 && pa_now_ns() - woke_ns > PENDING_NS)
-		PA_STORE(&h->pending, 0);
+	(void)arg;
+	return pa_queue_len(S.lfd, S.domain);
 }
 
-/*
- * Threads asleep and not already woken for a connection: the ones a
- * wake-up could still reach.  Those woken and not yet running are still
- * counted in waiting until they run.
- */
-static uint32_t
-sleepers(void)
-{
-	struct pa_region_hdr *h = S.r.hdr;
-	uint32_t w, p;
-
-	w = __atomic_load_n(&h->waiting, __ATOMIC_SEQ_CST);
-	p = __atomic_load_n(&h->pending, __ATOMIC_SEQ_CST);
-	return w > p ? w - p : 0;
-}
-
-/*
- * No thread left to wake: every idle thread accepts until the queue is
- * empty before it sleeps, and every busy one does so when it is done, so
- * what is queued will be taken without a wake-up.  Stop watching the
- * listener until the first thread is about to sleep: it clears hdr->deaf
- * and says so on the readiness pipe.  Dekker's handshake: we set deaf,
- * then read waiting; a thread adds to waiting, then reads deaf (all
- * sequentially consistent), so one of the two sees the other.
- */
+/* Stop watching the listener (on 0), or watch it again, edge-triggered. */
 static int
-go_deaf(void)
+watch_listener(void *arg, int on)
 {
-	struct pa_region_hdr *h = S.r.hdr;
 	struct epoll_event e;
 
-	if (deaf || S.draining || sleepers() != 0)
-		return 0;
-	__atomic_store_n(&h->deaf, 1, __ATOMIC_SEQ_CST);
-	if (sleepers() != 0) {
-		__atomic_store_n(&h->deaf, 0, __ATOMIC_SEQ_CST);
-		return 0;
-	}
+	(void)arg;
 	memset(&e, 0, sizeof(e));
+	if (on)
+		e.events = EPOLLIN | EPOLLET;
 	e.data.ptr = &ev_listen;
-	if (epoll_ctl(epfd, EPOLL_CTL_MOD, S.lfd, &e) == -1) {
-		__atomic_store_n(&h->deaf, 0, __ATOMIC_SEQ_CST);
-		return 0;
-	}
-	deaf = 1;
-	PA_INC(&h->deaf_periods);
-	return 1;
+	return epoll_ctl(epfd, EPOLL_CTL_MOD, S.lfd, &e);
 }
 
 /* Watch the listener again, and catch up on what is queued. */
 static void
 listen_again(void)
 {
-	struct epoll_event e;
-
-	memset(&e, 0, sizeof(e));
-	e.events = EPOLLIN | EPOLLET;
-	e.data.ptr = &ev_listen;
-	if (epoll_ctl(epfd, EPOLL_CTL_MOD, S.lfd, &e) == -1)
+	if (watch_listener(NULL, 1) == -1)
 		err(111, "epoll_ctl");
-	__atomic_store_n(&S.r.hdr->deaf, 0, __ATOMIC_SEQ_CST);
-	deaf = 0;
+	pa_notify_hear(&S.notifier);
 	notify(0);
 }
 
 /*
- * The notification (pa(7)): on every listener event, bump the
- * generation first, so that a thread between reading it and sleeping
- * does not sleep; then wake as many sleeping threads as there are
- * queued connections that the idle threads awake will not take.
- * FUTEX_WAKE(n) wakes min(n, sleepers).
+ * The notification (pa(7), lib/pa_notify.c): on every listener event,
+ * and whenever a count may have gone wrong (a handler ended).
  */
 void
 notify(int event)
 {
-	struct pa_region_hdr *h = S.r.hdr;
-	uint32_t waiting, pending;
-	long n, need;
-	int w, tries;
-
-	__atomic_add_fetch(&h->gen, 1, __ATOMIC_SEQ_CST);
-	if (event) {
-		PA_INC(&h->events);
-		if (PA_LOAD(&h->idle) == 0)
-			PA_INC(&h->maxed);
-		if (go_deaf())
-			return;
-	}
-	if ((n = pa_queue_len(S.lfd, S.domain)) < 0) {
-		if (queue_unknown++ == 0)
-			logx(1, "accept queue length of %s: %s; waking every "
-			    "idle handler", S.addr, strerror(errno));
-		n = PA_LOAD(&h->idle);
-		if (n == 0)
-			n = 1;
-	}
-	PA_STORE(&h->queue, (uint64_t)n);
-	if ((uint64_t)n > PA_LOAD(&h->queue_peak))
-		PA_STORE(&h->queue_peak, (uint64_t)n);
-	/*
-	 * Threads woken before that have not run yet (still counted
-	 * asleep) are on their way to a connection each; threads awake
-	 * leave the queue to them while any thread sleeps (pa(7)).
-	 */
-	pending_expire();
-	for (tries = 0; ; tries++) {
-		pending = __atomic_load_n(&h->pending, __ATOMIC_SEQ_CST);
-		waiting = __atomic_load_n(&h->waiting, __ATOMIC_SEQ_CST);
-		if (pending > waiting)
-			pending = waiting;
-		need = n - (long)pending;
-		if (need <= 0)
-			return;
-		if (need > INT_MAX)
-			need = INT_MAX;
-		/* Counted before the wake: a woken thread takes itself off. */
-		PA_ADD(&h->pending, (uint32_t)need);
-		if ((w = pa_futex_wake(&h->gen, (int)need)) < 0)
-			w = 0;
-		PA_SUB(&h->pending, (uint32_t)(need - w));
-		PA_ADD(&h->woken, (uint64_t)w);
-		if (w > 0)
-			woke_ns = pa_now_ns();
-		/*
-		 * Fewer asleep than connections: the rest are for threads
-		 * awake, which take them only while none sleeps; the first
-		 * to sleep has us count again.  If one went to sleep just
-		 * now, wake it.
-		 */
-		if (w >= need || deaf || S.draining || go_deaf() || tries == 2)
-			return;
-	}
+	if (pa_notify_event(&S.notifier, event) == -1 && queue_unknown++ == 0)
+		logx(1, "accept queue length of %s: %s; waking every idle "
+		    "handler", S.addr, strerror(errno));
 }
 
 static void
@@ -625,6 +517,7 @@ setup_loop(void)
 	    ev_add(&ev_ready, pool_ready_fd(), on_ready, NULL, 0) == -1 ||
 	    ev_add(&ev_listen, S.lfd, on_listen, NULL, 1) == -1)
 		err(111, "epoll_ctl");
+	pa_notify_init(&S.notifier, S.r.hdr, queue_len, watch_listener, NULL);
 }
 
 static void
@@ -639,12 +532,12 @@ loop(void)
 			arm_timer();
 			rearm = 0;
 		}
-		if (deaf)
-			pending_expire();
-		if (deaf && (S.draining || __atomic_load_n(&S.r.hdr->deaf,
-		    __ATOMIC_SEQ_CST) == 0 || sleepers() != 0))
+		if (pa_notify_deaf(&S.notifier))
+			pa_notify_expire(&S.notifier);
+		if (pa_notify_want_hear(&S.notifier))
 			listen_again();
-		ncur = epoll_wait(epfd, evs, NEV, deaf ? DEAF_MS : -1);
+		ncur = epoll_wait(epfd, evs, NEV,
+		    pa_notify_deaf(&S.notifier) ? DEAF_MS : -1);
 		if (ncur == -1) {
 			if (errno == EINTR)
 				continue;

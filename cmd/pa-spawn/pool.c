@@ -784,7 +784,7 @@ ended(unsigned i, int st, uint64_t now)
 	ctl_fold_proc(i);
 	pa_slot_release_proc(&S.r, i);
 	/* It may have died woken and not yet running: count afresh. */
-	PA_STORE(&S.r.hdr->pending, 0);
+	pa_notify_lost(S.r.hdr);
 	PA_STORE(&rp->pid, 0);
 	PA_STORE(&rp->ready, 0);
 	PA_STORE(&rp->cmd, (uint32_t)PA_CMD_RUN);
@@ -988,7 +988,6 @@ pool_open_door(void)
 static void
 begin_drain(uint64_t grace_ns)
 {
-	struct pa_region_hdr *h = S.r.hdr;
 	unsigned i;
 
 	S.draining = 1;
@@ -999,9 +998,7 @@ begin_drain(uint64_t grace_ns)
 			S.procs[i].p_state = P_FREE;
 	/* Handlers accept until the queue is empty, then exit. */
 	close_door();
-	PA_STORE(&h->draining, 1);
-	PA_ADD(&h->gen, 1);
-	pa_futex_wake(&h->gen, INT_MAX);
+	pa_notify_drain(&S.notifier);
 	announce_stopping();
 	show_title();
 }

@@ -52,6 +52,7 @@ struct proc {
 
 struct spawner {
 	struct pa_region r;		/* the shared region */
+	struct pa_notifier notifier;	/* its notification, our half */
 	int		 lfd;		/* the listening socket (fd 3 in handlers) */
 	int		 domain;	/* AF_INET, AF_INET6 or AF_UNIX */
 	char		 addr[128];	/* the listening address, as text */
