@@ -34,11 +34,13 @@
  *       any thread waits or is pending; otherwise it accepts until the
  *       queue is empty.  A woken thread, or one whose wait no wake-up
  *       ended, accepts.
- *   I4  Deaf (Dekker's handshake): the notifier sets deaf, then bumps
- *       and reads waiting; a thread adds itself to waiting, then reads
- *       deaf (all sequentially consistent).  Either the thread sees deaf
- *       and has the notifier listen again, or the notifier sees the
- *       thread and wakes it (I2 makes that wake-up reach it).
+ *   I4  Deaf (Dekker's handshake): the notifier goes deaf when a listener
+ *       event finds no thread to wake, or a wake-up found fewer sleepers
+ *       than connections.  It sets deaf, then bumps and reads waiting; a
+ *       thread adds itself to waiting, then reads deaf (all sequentially
+ *       consistent).  Either the thread sees deaf and has the notifier
+ *       listen again, or the notifier sees the thread and wakes it (I2
+ *       makes that wake-up reach it, or its FUTEX_WAIT return at once).
  *   I5  pending never counts more than the threads woken and not yet
  *       run; a count left over by a thread killed in between is dropped
  *       a second after the last wake-up, and when a handler is reaped.
@@ -88,10 +90,8 @@ bump(struct pa_region_hdr *h)
 uint32_t
 pa_notify_gen(struct pa_region_hdr *h)
 {
-	uint32_t g = SC_LOAD(&h->gen);
-
 	PAUSE(PA_NOTIFY_P_GEN);
-	return g;
+	return SC_LOAD(&h->gen);
 }
 
 int
@@ -201,7 +201,10 @@ pa_notify_expire(struct pa_notifier *n)
 		SC_STORE(&h->pending, 0);
 }
 
-/* Wake up to k threads: count them pending first, they count off. */
+/*
+ * Wake up to k threads: count them pending first (they count themselves
+ * off), then bump the generation (I2), then wake.
+ */
 static int
 wake(struct pa_notifier *n, uint32_t k)
 {
@@ -213,6 +216,7 @@ wake(struct pa_notifier *n, uint32_t k)
 	if (k > INT_MAX)
 		k = INT_MAX;
 	SC_ADD(&h->pending, k);
+	bump(h);
 	if ((w = pa_futex_wake(&h->gen, (int)k)) < 0)
 		w = 0;
 	SC_SUB(&h->pending, k - (uint32_t)w);
@@ -226,23 +230,24 @@ wake(struct pa_notifier *n, uint32_t k)
  * No thread left to wake: every idle thread accepts until the queue is
  * empty before it sleeps, and every busy one does so when it is done, so
  * what is queued will be taken without a wake-up.  Stop watching the
- * listener until the first thread is about to sleep (I4).
+ * listener until the first thread is about to sleep (I4): set deaf, bump,
+ * and wake whoever is still counted waiting; each of those accepts and,
+ * about to sleep again, finds deaf set.
  */
-static int
+static void
 go_deaf(struct pa_notifier *n)
 {
 	struct pa_region_hdr *h = n->h;
 
-	if (n->deaf || n->draining || sleepers(h) != 0)
-		return 0;
+	if (n->deaf || n->draining)
+		return;
 	SC_STORE(&h->deaf, 1);
-	if (sleepers(h) != 0 || n->watch(n->arg, 0) == -1) {
-		SC_STORE(&h->deaf, 0);
-		return 0;
-	}
+	/* Failing, we still watch: only an event more than needed. */
+	(void)n->watch(n->arg, 0);
 	n->deaf = 1;
 	__atomic_add_fetch(&h->deaf_periods, 1, __ATOMIC_RELAXED);
-	return 1;
+	bump(h);
+	(void)wake(n, sleepers(h));
 }
 
 int
@@ -251,17 +256,22 @@ pa_notify_event(struct pa_notifier *n, int event)
 	struct pa_region_hdr *h = n->h;
 	uint32_t waiting, pending;
 	long q, need;
-	int w, tries, unknown = 0;
+	int unknown = 0;
 
+	/* A thread between its read of the generation and its sleep wakes. */
 	bump(h);
 	PAUSE(PA_NOTIFY_P_BUMP);
 	if (event) {
 		__atomic_add_fetch(&h->events, 1, __ATOMIC_RELAXED);
 		if (SC_LOAD(&h->idle) == 0)
 			__atomic_add_fetch(&h->maxed, 1, __ATOMIC_RELAXED);
-		if (go_deaf(n))
-			return 0;
+		if (sleepers(h) == 0) {
+			go_deaf(n);
+			if (n->deaf)
+				return 0;
+		}
 	}
+	/* The queue first, then the threads on their way: never too few. */
 	if ((q = n->queue(n->arg)) < 0) {
 		unknown = 1;
 		if ((q = SC_LOAD(&h->idle)) == 0)
@@ -272,21 +282,20 @@ pa_notify_event(struct pa_notifier *n, int event)
 		__atomic_store_n(&h->queue_peak, (uint64_t)q,
 		    __ATOMIC_RELAXED);
 	pa_notify_expire(n);
-	for (tries = 0; ; tries++) {
-		pending = SC_LOAD(&h->pending);
-		waiting = SC_LOAD(&h->waiting);
-		if (pending > waiting)
-			pending = waiting;
-		need = q - (long)pending;
-		if (need <= 0)
-			break;
-		if (need > INT_MAX)
-			need = INT_MAX;
-		w = wake(n, (uint32_t)need);
-		if (w >= need || n->deaf || n->draining || go_deaf(n) ||
-		    tries == 2)
-			break;
-	}
+	pending = SC_LOAD(&h->pending);
+	waiting = SC_LOAD(&h->waiting);
+	if (pending > waiting)
+		pending = waiting;
+	need = q - (long)pending;
+	if (need > INT_MAX)
+		need = INT_MAX;
+	/*
+	 * Fewer asleep than connections: the rest are for threads awake,
+	 * which take them only while none is counted waiting or pending (I3):
+	 * go deaf, so that the first to sleep has us count again.
+	 */
+	if (need > 0 && wake(n, (uint32_t)need) < need)
+		go_deaf(n);
 	return unknown ? -1 : 0;
 }
 

@@ -39,3 +39,7 @@ load helper
 @test "unit: the head of a scraper's HTTP request: whole, cut at every byte, malformed, binary" {
 	run_unit t_http
 }
+
+@test "unit: the notification: a thread counted asleep but not yet in FUTEX_WAIT misses no connection (the lost wake-up, with pauses at the racy points)" {
+	run_unit t_notify
+}
