@@ -16,9 +16,11 @@
 #   BENCH_REPS=N       repetitions (default 3; quick: 1)
 #   BENCH_SECS=N       seconds per load (default 2; quick: 1)
 #   BENCH_CONC="1 8 64"        concurrencies
-#   BENCH_INPROC_SERVERS="pa nginx accept"  (also: pa-t, pa-4, and the
-#                      alternatives below by name)
+#   BENCH_INPROC_SERVERS="pa pa-many nginx accept"  (also: pa-t, pa-4, and
+#                      the alternatives below by name)
 #   BENCH_INPROC_N=N   processes of pa, nginx and the accept loop (default 2)
+#   BENCH_INPROC_MANY=N  processes of pa-many: a pool larger than the
+#                      machine, against the same nginx (default 16)
 #   BENCH_INPROC_ALT=PATH  also run pa with this handler program instead
 #                      of examples/hello-http ("pa-alt"): an A/B of a change
 #   BENCH_INPROC_SPAWN_ALT=PATH  also run pa with this pa-spawn ("pa-spawn-alt");
@@ -39,8 +41,9 @@ else
 	SECS=${BENCH_SECS:-2}
 fi
 CONCS=${BENCH_CONC:-1 8 64}
-SERVERS=${BENCH_INPROC_SERVERS:-pa nginx accept}
+SERVERS=${BENCH_INPROC_SERVERS:-pa pa-many nginx accept}
 N=${BENCH_INPROC_N:-2}
+MANY=${BENCH_INPROC_MANY:-16}
 DEFER=()
 DEFERRED=
 DNOTE=
@@ -90,6 +93,9 @@ start_server() {
 	pa-t)	# one process, N threads
 		cmd=("$ROOT/bin/pa-listen" -1 "${DEFER[@]}" "$HOST:0" "$ROOT/bin/pa-spawn"
 		    -q -c "$T/$name.ctl" -n 1 "$ROOT/examples/hello-http" -t "$N") ;;
+	pa-many)	# more processes than processors
+		cmd=("$ROOT/bin/pa-listen" -1 "${DEFER[@]}" "$HOST:0" "$ROOT/bin/pa-spawn"
+		    -q -c "$T/$name.ctl" -n "$MANY" "$ROOT/examples/hello-http") ;;
 	pa-4)	# twice the processes
 		cmd=("$ROOT/bin/pa-listen" -1 "${DEFER[@]}" "$HOST:0" "$ROOT/bin/pa-spawn"
 		    -q -c "$T/$name.ctl" -n "$((2 * N))" "$ROOT/examples/hello-http") ;;
@@ -239,7 +245,7 @@ PIDS=()
 	    "($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1))."
 	echo "Command: \`make bench-inproc\` (BENCH_QUICK=${BENCH_QUICK:-0}," \
 	    "$REPS repetitions of $SECS s, concurrency $CONCS, $N processes" \
-	    "each$DNOTE), $((SECONDS - t0)) s in all."
+	    "each$DNOTE; pa-many: $MANY processes), $((SECONDS - t0)) s in all."
 	echo "Load average (1, 5, 15 min) before the run: $LOAD0; after it:" \
 	    "$(cut -d ' ' -f 1-3 /proc/loadavg)."
 	echo

@@ -8,7 +8,7 @@ set -eu
 build="gcc make pkg-config libbsd-dev libc6-dev"
 check="$build bats netcat-openbsd curl socat systemd util-linux iproute2 procps haproxy python3 prometheus tmux spin"
 # The pages .Xr refers to must be installed for mandoc -Tlint to find them.
-lint="mandoc shellcheck manpages manpages-dev procps util-linux systemd netcat-openbsd"
+lint="mandoc shellcheck manpages manpages-dev procps util-linux systemd netcat-openbsd spin"
 
 case "${1:-}" in
 build) want=$build ;;
